@@ -1,0 +1,121 @@
+import { CtdbError } from '../common/errors.js';
+import { Reader, Writer } from './buffer.js';
+import { readArray } from './types.js';
+
+/** Size of the ltdb header in front of every record value. */
+export const LTDB_HEADER_SIZE = 24;
+
+/** The per-record header: rsn, dmaster and record flags (reserved1 and pad written as 0). */
+export interface LtdbHeader { rsn: bigint; dmaster: number; flags: number }
+export const encodeLtdbHeader = (w: Writer, v: LtdbHeader): void => {
+  w.u64(v.rsn).u32(v.dmaster).u32(0).u32(v.flags).zeros(4);
+};
+export const decodeLtdbHeader = (r: Reader): LtdbHeader => {
+  const rsn = r.u64(); const dmaster = r.u32(); r.skip(4);
+  const flags = r.u32(); r.skip(4);
+  return { rsn, dmaster, flags };
+};
+
+/**
+ * Splits a stored/transferred record value into its ltdb header and user data.
+ * Throws CtdbError EINVAL when the value is shorter than the header.
+ */
+export function splitLtdb(data: Buffer): { header: LtdbHeader; data: Buffer } {
+  if (data.length < LTDB_HEADER_SIZE) {
+    throw new CtdbError('EINVAL', `record value of ${data.length} bytes has no ltdb header`);
+  }
+  const header = decodeLtdbHeader(new Reader(data));
+  return { header, data: Buffer.from(data.subarray(LTDB_HEADER_SIZE)) };
+}
+
+/** Prefixes user data with an ltdb header. */
+export function joinLtdb(header: LtdbHeader, data: Buffer): Buffer {
+  const w = new Writer(LTDB_HEADER_SIZE + data.length);
+  encodeLtdbHeader(w, header);
+  w.bytes(data);
+  return Buffer.from(w.finish());
+}
+
+/** One marshalled record: reqid, key and data (data may start with an ltdb header). */
+export interface RecData { reqid: number; key: Buffer; data: Buffer }
+export const encodeRecData = (w: Writer, v: RecData): void => {
+  w.u32(16 + v.key.length + v.data.length).u32(v.reqid).u32(v.key.length).u32(v.data.length)
+    .bytes(v.key).bytes(v.data);
+};
+/** Decodes one rec_data; throws EINVAL when its length word disagrees with its contents. */
+export const decodeRecData = (r: Reader): RecData => {
+  const start = r.offset;
+  const length = r.u32(); const reqid = r.u32(); const keylen = r.u32(); const datalen = r.u32();
+  if (length < 16 + keylen + datalen) {
+    throw new CtdbError('EINVAL', `rec_data length ${length} too small for key ${keylen} + data ${datalen}`);
+  }
+  const key = r.bytes(keylen); const data = r.bytes(datalen);
+  // A longer length word is tolerated: the record walk advances by it.
+  r.skip(length - (r.offset - start));
+  return { reqid, key, data };
+};
+
+/** A database's batch of records (pull/push, commit, vacuum). */
+export interface RecBuffer { dbId: number; records: RecData[] }
+export const encodeRecBuffer = (w: Writer, v: RecBuffer): void => {
+  w.u32(v.dbId).u32(v.records.length); v.records.forEach((x) => encodeRecData(w, x));
+};
+export const decodeRecBuffer = (r: Reader): RecBuffer => {
+  const dbId = r.u32(); const count = r.u32();
+  if (count * 16 > r.remaining) throw new CtdbError('EMSGSIZE', `rec_buffer count ${count} exceeds ${r.remaining} bytes`);
+  return { dbId, records: readArray(r, count, decodeRecData) };
+};
+
+/** DB_PULL / DB_PUSH_START request. */
+export interface PulldbExt { dbId: number; lmaster: number; srvid: bigint }
+export const encodePulldbExt = (w: Writer, v: PulldbExt): void => { w.u32(v.dbId).u32(v.lmaster).u64(v.srvid); };
+export const decodePulldbExt = (r: Reader): PulldbExt => ({ dbId: r.u32(), lmaster: r.u32(), srvid: r.u64() });
+
+/** Database plus transaction id (= new generation). */
+export interface Transdb { dbId: number; tid: number }
+export const encodeTransdb = (w: Writer, v: Transdb): void => { w.u32(v.dbId).u32(v.tid); };
+export const decodeTransdb = (r: Reader): Transdb => ({ dbId: r.u32(), tid: r.u32() });
+
+/** TRAVERSE_START / TRAVERSE_KILL request. */
+export interface TraverseStart { dbId: number; reqid: number; srvid: bigint }
+export const encodeTraverseStart = (w: Writer, v: TraverseStart): void => { w.u32(v.dbId).u32(v.reqid).u64(v.srvid); };
+export const decodeTraverseStart = (r: Reader): TraverseStart => ({ dbId: r.u32(), reqid: r.u32(), srvid: r.u64() });
+
+/** TRAVERSE_START_EXT request: traverse_start + bool + pad7. */
+export interface TraverseStartExt extends TraverseStart { withEmptyRecords: boolean }
+export const encodeTraverseStartExt = (w: Writer, v: TraverseStartExt): void => {
+  encodeTraverseStart(w, v); w.bool(v.withEmptyRecords).zeros(7);
+};
+export const decodeTraverseStartExt = (r: Reader): TraverseStartExt => {
+  const t = decodeTraverseStart(r); const withEmptyRecords = r.bool(); r.skip(7);
+  return { ...t, withEmptyRecords };
+};
+
+/** TRAVERSE_ALL request (node to node). */
+export interface TraverseAll { dbId: number; reqid: number; pnn: number; clientReqid: number; srvid: bigint }
+export const encodeTraverseAll = (w: Writer, v: TraverseAll): void => {
+  w.u32(v.dbId).u32(v.reqid).u32(v.pnn).u32(v.clientReqid).u64(v.srvid);
+};
+export const decodeTraverseAll = (r: Reader): TraverseAll =>
+  ({ dbId: r.u32(), reqid: r.u32(), pnn: r.u32(), clientReqid: r.u32(), srvid: r.u64() });
+
+/** TRAVERSE_ALL_EXT request: traverse_all + bool + pad7. */
+export interface TraverseAllExt extends TraverseAll { withEmptyRecords: boolean }
+export const encodeTraverseAllExt = (w: Writer, v: TraverseAllExt): void => {
+  encodeTraverseAll(w, v); w.bool(v.withEmptyRecords).zeros(7);
+};
+export const decodeTraverseAllExt = (r: Reader): TraverseAllExt => {
+  const t = decodeTraverseAll(r); const withEmptyRecords = r.bool(); r.skip(7);
+  return { ...t, withEmptyRecords };
+};
+
+/** SCHEDULE_FOR_DELETION request: db, pad4, ltdb header, counted key. */
+export interface KeyData { dbId: number; header: LtdbHeader; key: Buffer }
+export const encodeKeyData = (w: Writer, v: KeyData): void => {
+  w.u32(v.dbId).zeros(4); encodeLtdbHeader(w, v.header); w.datan(v.key);
+};
+export const decodeKeyData = (r: Reader): KeyData => {
+  const dbId = r.u32(); r.skip(4);
+  const header = decodeLtdbHeader(r);
+  return { dbId, header, key: r.datan() };
+};
