@@ -130,7 +130,7 @@ describe('LCP2', () => {
 describe('who may host', () => {
   const flagsThatBlock = [NodeFlag.DISCONNECTED, NodeFlag.UNHEALTHY, NodeFlag.PERMANENTLY_DISABLED,
     NodeFlag.BANNED, NodeFlag.DELETED, NodeFlag.STOPPED];
-  it.each(flagsThatBlock)('a node with flag 0x%s never hosts', (flag) => {
+  it.each(flagsThatBlock.map((f) => [f.toString(16), f]))('a node with flag 0x%s never hosts', (_hex, flag) => {
     for (const algo of [DET, NONDET, LCP2]) {
       const got = alloc([flag, 0], four([0, 0, 0, -1]), algo);
       expect(Object.values(got)).toEqual([1, 1, 1, 1]);
