@@ -1,4 +1,5 @@
 import { runMain } from '../src/common/main.js';
+import { exitImmediately } from '../src/mutex/fcntl.js';
 import { runFcntlHelper } from '../src/mutex/fcntl-helper.js';
 import { FCNTL_HELPER_USAGE, parseFcntlHelperArgs } from '../src/mutex/status.js';
 
@@ -16,7 +17,7 @@ file-system responsiveness probe. Exits (releasing the lock) on SIGTERM,
 when its parent dies, or when the lock is lost. See ctdb_mutex_fcntl_helper(1).
 `;
 
-void runMain('ctdb_mutex_fcntl_helper', async () => {
+await runMain('ctdb_mutex_fcntl_helper', async () => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
@@ -25,3 +26,6 @@ void runMain('ctdb_mutex_fcntl_helper', async () => {
   const parentCheckMs = Number(process.env.CTDB_MUTEX_PARENT_CHECK_MS) || undefined;
   return runFcntlHelper(parseFcntlHelperArgs(argv), { parentCheckMs });
 });
+// A file-system probe may still be blocked in fcntl on a worker thread: it
+// must not keep the process (and the parent waiting for EOF) alive.
+exitImmediately(typeof process.exitCode === 'number' ? process.exitCode : 0);

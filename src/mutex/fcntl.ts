@@ -12,7 +12,6 @@ import { CtdbError } from '../common/errors.js';
 const F_GETLK = 5;
 const F_SETLK = 6;
 const F_SETLKW = 7;
-const F_RDLCK = 0;
 const F_WRLCK = 1;
 const F_UNLCK = 2;
 const SEEK_SET = 0;
@@ -31,6 +30,7 @@ interface FlockValue { l_type: number; l_whence: number; l_start: number; l_len:
 type Binding = {
   fcntl: ReturnType<ReturnType<typeof koffi.load>['func']>;
   strerror: ReturnType<ReturnType<typeof koffi.load>['func']>;
+  exit: ReturnType<ReturnType<typeof koffi.load>['func']>;
 };
 
 let binding: Binding | undefined;
@@ -45,6 +45,7 @@ function lib(): Binding {
   binding = {
     fcntl: libc.func('int fcntl(int fd, int cmd, _Inout_ ctdb_ts_flock *lk)'),
     strerror: libc.func('const char *strerror(int errnum)'),
+    exit: libc.func('void _exit(int status)'),
   };
   return binding;
 }
@@ -116,4 +117,14 @@ export function conflictingLockPid(fd: number, offset: number): number | undefin
   return lk.l_type === F_UNLCK ? undefined : lk.l_pid;
 }
 
-export { F_RDLCK as LOCK_TYPE_READ };
+/**
+ * Ends the process at once with `code` (_exit(2)). Used instead of
+ * process.exit() because Node waits for koffi's worker threads at exit, and
+ * one may be stuck in F_SETLKW on a wedged file system for ever. Only call
+ * it once stdout/stderr writes are done (they are synchronous for pipes and
+ * files on Linux).
+ */
+export function exitImmediately(code: number): never {
+  lib().exit(code);
+  throw new Error('unreachable');
+}
