@@ -56,7 +56,8 @@ export function runCtdb(ctdb: readonly string[], args: readonly string[], timeou
   });
 }
 
-/** First non-empty line of a tool's stderr, for one-line error messages. */
-export function firstLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+/** A tool's stderr folded into one line ("; " between lines, at most 300 characters). */
+export function foldLines(text: string): string {
+  const folded = text.split('\n').map((l) => l.trim()).filter((l) => l !== '').join('; ');
+  return folded.length > 300 ? `${folded.slice(0, 297)}...` : folded;
 }

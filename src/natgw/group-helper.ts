@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CtdbError, exitCodeFor, oneLine } from '../common/errors.js';
-import { firstLine, runCtdb, splitCtdbCommand } from './ctdb-command.js';
+import { foldLines, runCtdb, splitCtdbCommand } from './ctdb-command.js';
 import { parseGroupNodesFile, type GroupNodesFile } from './nodes-file.js';
 import { parseNodeStatusX, type NodeStatus } from './node-status.js';
 import { ctdbBase, loadScriptOption } from './options.js';
@@ -59,9 +59,14 @@ export async function readNodeStatus(ctx: GroupContext): Promise<NodeStatus[]> {
   const what = '-X nodestatus all';
   const out = await runCtdb(ctx.ctdb, ['-X', 'nodestatus', 'all'], ctx.timeoutMs)
     .catch((err: unknown) => { throw statusFailure(ctx, what, `failed: ${oneLine(err)}`, err); });
-  const nodes = out.exitCode === 255 ? [] : parseNodeStatusX(out.stdout);
+  let nodes: NodeStatus[] = [];
+  try {
+    if (out.exitCode !== 255) nodes = parseNodeStatusX(out.stdout);
+  } catch (err) {
+    throw statusFailure(ctx, what, `printed ${oneLine(err)}`, err);
+  }
   if (nodes.length === 0) {
-    throw statusFailure(ctx, what, `exited ${out.exitCode} without node states${out.stderr ? `: ${firstLine(out.stderr)}` : ''}`);
+    throw statusFailure(ctx, what, `exited ${out.exitCode} without node states${out.stderr ? `: ${foldLines(out.stderr)}` : ''}`);
   }
   return nodes;
 }
@@ -72,7 +77,7 @@ export async function readHumanNodeStatus(ctx: GroupContext): Promise<string> {
   const out = await runCtdb(ctx.ctdb, ['nodestatus', 'all'], ctx.timeoutMs)
     .catch((err: unknown) => { throw statusFailure(ctx, what, `failed: ${oneLine(err)}`, err); });
   if (out.exitCode === 255 || out.stdout.trim() === '') {
-    throw statusFailure(ctx, what, `exited ${out.exitCode} without node states${out.stderr ? `: ${firstLine(out.stderr)}` : ''}`);
+    throw statusFailure(ctx, what, `exited ${out.exitCode} without node states${out.stderr ? `: ${foldLines(out.stderr)}` : ''}`);
   }
   return out.stdout;
 }
