@@ -118,4 +118,10 @@ export class EtcdClient {
     const kvs = (r.kvs ?? []) as RawKv[];
     return kvs[0] ? decodeKv(kvs[0]) : undefined;
   }
+
+  /** Deletes one key; resolves with how many keys were deleted (0 or 1). */
+  async delete(key: string): Promise<number> {
+    const r = await this.call('/v3/kv/deleterange', { key: b64(key) });
+    return Number(r.deleted ?? 0);
+  }
 }
