@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,4 +155,44 @@ describe.skipIf(!built || !existsSync(debianPath))('ctdb-path agrees with Debian
       const want = execFileSync(debianPath, args, { env, encoding: 'utf8', timeout: 10_000 });
       expect(run('ctdb-path', args).out).toBe(want);
     });
+});
+
+// Nodes-file numbering must agree with Debian's tool, which reads the file itself.
+const debianCtdb = '/usr/bin/ctdb';
+describe.skipIf(!existsSync(debianCtdb))('nodes file agrees with Debian ctdb listnodes (skipped: Debian ctdb not installed)', () => {
+  it.each([
+    '127.0.0.1\n127.0.0.2\n',
+    '127.0.0.1\n\n  \n127.0.0.3\n',
+    '# gone\n  #127.0.0.2\n127.0.0.3',
+    '  127.0.0.2  \n\t127.0.0.3\r\n',
+    'fe80::0001\n::ffff:1.2.3.4\n',
+  ])('%j', async (text) => {
+    const { parseNodesFile } = await import('../../src/common/nodes.js');
+    const nb = mkdtempSync(join(base, 'nodes-'));
+    writeFileSync(join(nb, 'nodes'), text);
+    const env = { PATH: '/usr/bin:/bin', CTDB_TEST_MODE: 'yes', CTDB_BASE: nb };
+    const out = execFileSync(debianCtdb, ['-X', 'listnodes'], { env, encoding: 'utf8', timeout: 10_000 });
+    const theirs = out.trim().split('\n').filter((l) => l !== '');
+    const ours = parseNodesFile(text, 'nodes').filter((n) => !n.deleted).map((n) => `|${n.pnn}|${n.address}|`);
+    expect(ours).toEqual(theirs);
+  });
+});
+
+describe('man pages document everything', () => {
+  it('ctdb.conf(5) names every option and keeps a CLUSTER LOCK section', async () => {
+    const { CONFIG_OPTIONS } = await import('../../src/common/config.js');
+    const page = readFileSync(join(root, 'man/ctdb.conf.5'), 'utf8');
+    expect(page).toMatch(/^\.SH CLUSTER LOCK$/m);
+    const text = page.replace(/\\ /g, ' ');
+    for (const o of CONFIG_OPTIONS) {
+      expect(text).toMatch(new RegExp(`^\\.SH ${o.section.toUpperCase()} SECTION$`, 'm'));
+      expect(text, o.key).toContain(`.BR ${o.key} =`);
+    }
+  });
+
+  it('ctdb-tunables(7) names every tunable', async () => {
+    const { TUNABLES } = await import('../../src/common/tunables.js');
+    const page = readFileSync(join(root, 'man/ctdb-tunables.7'), 'utf8');
+    for (const t of TUNABLES) expect(page, t.name).toMatch(new RegExp(`^\\.B[R]? ${t.name}\\b`, 'm'));
+  });
 });
