@@ -99,6 +99,14 @@ describe('ClusterLock with fixture helpers', () => {
     await l.release(); // waits for the killed helper to be reaped
   });
 
+  it('release() during a take() with no timeout stops the silent helper', async () => {
+    const l = lock(fixture('hang.sh'), 0);
+    const taking = l.take();
+    await l.release();
+    expect(await taking).toBe('error');
+    expect(l.held).toBe(false);
+  });
+
   it('a helper exiting without an answer is an error and its stderr is logged', async () => {
     const rec = recordingLogger();
     const l = lock(fixture('exit-silent.sh'), 10_000, rec.log);

@@ -94,11 +94,20 @@ export class ClusterLock extends EventEmitter {
     return this.pending;
   }
 
-  /** Stops the helper (SIGTERM, SIGKILL after a grace period) and waits for it to exit. No 'lost' is emitted. */
+  /**
+   * Stops the helper (SIGTERM, SIGKILL after a grace period) and waits for it
+   * to exit. No 'lost' is emitted. A take() still waiting for its answer
+   * resolves 'error' (or 'held' if the answer raced in; the lock is then
+   * released all the same).
+   */
   async release(): Promise<void> {
     this.releasing = true;
     try {
-      if (this.pending) await this.pending.catch(() => undefined);
+      if (this.pending) {
+        // Do not wait for an answer that may never come: stop the helper now.
+        if (this.child && this.exited) void this.stopChild(this.child, this.exited);
+        await this.pending.catch(() => undefined);
+      }
       const child = this.child;
       this.isHeld = false;
       if (child && this.exited) {
