@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatConnection, parseConnectionLine, parseConnectionLines } from './connections.js';
+import { formatConnection, parseConnection, parseConnectionLine, parseConnectionLines } from './connections.js';
 import { parseKillArgs } from './args.js';
 
 describe('parseConnectionLine', () => {
@@ -47,5 +47,21 @@ describe('parseKillArgs', () => {
   });
   it.each([[[]], [['eth0', '1.2.3.4:1']], [['eth0', 'a', 'b', 'c']], [['--bogus', 'eth0']]])('rejects %j with exit 1', (argv) => {
     expect(() => parseKillArgs(argv)).toThrow(expect.objectContaining({ code: 'EINVAL', exitCode: 1 }));
+  });
+});
+
+describe('IPv4 fast path', () => {
+  it('agrees with the shared address parser on every input shape', async () => {
+    const fc = (await import('fast-check')).default;
+    const { parseIpPort } = await import('../common/address.js');
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '007', '255', '256'));
+    const port = fc.oneof(fc.integer({ min: 0, max: 70000 }).map(String), fc.constantFrom('00', '080', ''));
+    const text = fc.tuple(octet, octet, octet, octet, port).map(([a, b, c, d, p]) => `${a}.${b}.${c}.${d}:${p}`);
+    const attempt = (f: () => unknown): unknown => { try { return f(); } catch (e) { return { error: (e as { code?: string }).code }; } };
+    fc.assert(fc.property(text, (t) => {
+      const fast = attempt(() => parseConnection(t, '10.0.0.1:1').client);
+      const slow = attempt(() => parseIpPort(t));
+      expect(fast).toEqual(slow);
+    }), { numRuns: 2000 });
   });
 });

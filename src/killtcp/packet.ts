@@ -41,6 +41,19 @@ export interface CapturedSegment {
 }
 
 /** Adds 16-bit big-endian words of `b[from, to)` to `sum` (odd tail padded with zero). */
+const bytesCache = new Map<string, Uint8Array>();
+
+/** Network-order bytes of an address; cached, since a batch repeats a few addresses many times. */
+function addressBytes(address: string): Uint8Array {
+  let b = bytesCache.get(address);
+  if (!b) {
+    if (bytesCache.size >= 4096) bytesCache.clear();
+    b = ipToBytes(address);
+    bytesCache.set(address, b);
+  }
+  return b;
+}
+
 function addWords(sum: number, b: Uint8Array, from: number, to: number): number {
   let i = from;
   for (; i + 1 < to; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
@@ -84,8 +97,8 @@ export function buildSegment(spec: SegmentSpec): Buffer {
   if (src.family !== dst.family) {
     throw new CtdbError('EINVAL', `address families differ: ${src.address} and ${dst.address}`);
   }
-  const s = ipToBytes(src.address);
-  const d = ipToBytes(dst.address);
+  const s = addressBytes(src.address);
+  const d = addressBytes(dst.address);
   const v6 = src.family === 'inet6';
   const ipLen = v6 ? IPV6_HEADER : IPV4_HEADER;
   const pkt = Buffer.alloc(ipLen + TCP_HEADER);
