@@ -74,7 +74,9 @@ function encodeBody(w: Writer, p: Packet): void {
         .u32(p.key.length).u32(p.callData.length).bytes(p.key).bytes(p.callData);
       return;
     case Operation.REPLY_CALL:
-      w.i32(p.status).u32(p.data.length).bytes(p.data);
+      // CTDB 4.17 sizes REPLY_CALL as its C struct (a 1-byte data array rounded
+      // to 4) plus datalen, so 4 zero bytes follow the data before padding.
+      w.i32(p.status).u32(p.data.length).bytes(p.data).zeros(4);
       return;
     case Operation.REQ_DMASTER:
       w.u32(p.dbId).zeros(4).u64(p.rsn).u32(p.dmaster).u32(p.key.length).u32(p.data.length)

@@ -1,0 +1,151 @@
+/**
+ * Records golden client-protocol bytes from Debian's real CTDB (4.17).
+ * Run by hand:  npx tsx test/protocol/record-golden.ts [OUTDIR]
+ *
+ * Starts a 3-node test-mode cluster on 127.0.0.91-93 under a temp dir, waits
+ * until every node is OK, then runs each `ctdb` command below through
+ * capture-proxy (CTDB_SOCKET points the tool at the proxy) and writes
+ * OUTDIR/<name>.json (default test/fixtures/golden) holding the command and
+ * every packet in both directions as hex. Daemons are stopped by PID at the end.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCaptureProxy } from './capture-proxy.js';
+
+const CTDBD = '/usr/sbin/ctdbd';
+const CTDB = '/usr/bin/ctdb';
+const ADDRS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
+const outDir = path.resolve(process.argv[2] ?? 'test/fixtures/golden');
+
+/** name, ctdb arguments. Order matters: attach before DB commands, ban before unban. */
+const COMMANDS: [string, string[]][] = [
+  ['pnn', ['pnn']],
+  ['listnodes', ['listnodes']],
+  ['nodestatus', ['nodestatus', 'all']],
+  ['status', ['status']],
+  ['getvar', ['getvar', 'RecoverTimeout']],
+  ['getvar-unknown', ['getvar', 'NoSuchTunable']],
+  ['setvar', ['setvar', 'RecoverTimeout', '31']],
+  ['listvars', ['listvars']],
+  ['getcapabilities', ['getcapabilities']],
+  ['runstate', ['runstate']],
+  ['ping', ['ping']],
+  ['uptime', ['uptime']],
+  ['getpid', ['getpid']],
+  ['getdebug', ['getdebug']],
+  ['getreclock', ['getreclock']],
+  ['statistics', ['statistics']],
+  ['stats-history', ['stats', '3']],
+  ['attach', ['attach', 'testvol.tdb']],
+  ['attach-persistent', ['attach', 'testpers.tdb', 'persistent']],
+  ['getdbmap', ['getdbmap']],
+  ['getdbstatus', ['getdbstatus', 'testvol.tdb']],
+  ['writekey', ['writekey', 'testvol.tdb', 'k1', 'v1']],
+  ['readkey', ['readkey', 'testvol.tdb', 'k1']],
+  ['pstore', ['pstore', 'testpers.tdb', 'key1', 'value1']],
+  ['getdbseqnum', ['getdbseqnum', 'testpers.tdb']],
+  ['catdb', ['catdb', 'testvol.tdb']],
+  ['dbstatistics', ['dbstatistics', 'testvol.tdb']],
+  ['ip', ['ip', 'all']],
+  ['ipinfo', ['ipinfo', '10.254.91.1']],
+  ['ifaces', ['ifaces']],
+  ['gettickles', ['gettickles', '10.254.91.1']],
+  ['process-exists', ['process-exists', '1']],
+  ['getpid-node1', ['getpid', '-n', '1']],
+  ['to-missing-node', ['getpid', '-n', '7']],
+  ['stop', ['stop', '-n', '2']],
+  ['continue', ['continue', '-n', '2']],
+  ['ban', ['ban', '100', '-n', '1']],
+  ['unban', ['unban', '-n', '1']],
+  ['disable', ['disable', '-n', '2']],
+  ['enable', ['enable', '-n', '2']],
+  ['reloadnodes', ['reloadnodes']],
+  ['addip', ['addip', '10.254.91.3/24', 'lo']],
+  ['delip', ['delip', '10.254.91.3']],
+];
+
+function writeBase(run: string, pnn: number): string {
+  const base = path.join(run, `node.${pnn}`);
+  for (const d of ['run', 'db/volatile', 'db/persistent', 'db/state', 'events/legacy', 'var/scripts']) {
+    fs.mkdirSync(path.join(base, d), { recursive: true });
+  }
+  fs.writeFileSync(path.join(base, 'nodes'), ADDRS.join('\n') + '\n');
+  fs.writeFileSync(path.join(base, 'public_addresses'), '10.254.91.1/24 lo\n10.254.91.2/24 lo\n');
+  fs.writeFileSync(path.join(base, 'ctdb.conf'), [
+    '[logging]', `\tlocation = file:${base}/log.ctdb`, '\tlog level = NOTICE',
+    '[cluster]', `\tnode address = ${ADDRS[pnn]}`, `\tcluster lock = ${run}/shared/cluster.lock`,
+    '[database]', `\tvolatile database directory = ${base}/db/volatile`,
+    `\tpersistent database directory = ${base}/db/persistent`, `\tstate database directory = ${base}/db/state`,
+    '[legacy]', '\trealtime scheduling = false', '',
+  ].join('\n'));
+  return base;
+}
+
+const envFor = (base: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...process.env, CTDB_TEST_MODE: 'yes', CTDB_BASE: base, CTDB_TEST_HELPER_BINDIR: '/usr/libexec/ctdb',
+  CTDB_SCRIPT_VARDIR: path.join(base, 'var/scripts'), ...extra,
+});
+
+/** Runs the real tool without blocking the event loop (the proxy lives in this process). */
+function runCtdb(base: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(CTDB, args, { env: envFor(base, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = ''; let err = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    c.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+  });
+}
+
+async function main(): Promise<void> {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'ctdb-golden-'));
+  fs.mkdirSync(path.join(run, 'shared'));
+  const bases = ADDRS.map((_, i) => writeBase(run, i));
+  const daemons = bases.map((b) => spawn(CTDBD, ['-i'], { env: envFor(b), stdio: ['ignore', 'ignore', 'ignore'] }));
+  const pids = daemons.map((d) => d.pid!);
+  process.stderr.write(`ctdbd pids ${pids.join(' ')} in ${run}\n`);
+  try {
+    let ok = false;
+    for (let i = 0; i < 60 && !ok; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      ok = (await runCtdb(bases[0]!, ['nodestatus', 'all'])).code === 0;
+    }
+    if (!ok) throw new Error(`cluster not healthy; see ${run}/node.*/log.ctdb`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const proxyPath = path.join(run, 'proxy.socket');
+    const proxy = await startCaptureProxy(proxyPath, path.join(bases[0]!, 'run/ctdbd.socket'));
+    fs.mkdirSync(outDir, { recursive: true });
+    for (const [name, args] of COMMANDS) {
+      proxy.clear();
+      const r = await runCtdb(bases[0]!, args, { CTDB_SOCKET: proxyPath });
+      await new Promise((res) => setTimeout(res, 100));
+      const fixture = {
+        command: ['ctdb', ...args].join(' '),
+        exitCode: r.code,
+        stdout: r.out,
+        packets: proxy.packets.map((p) => ({ conn: p.conn, dir: p.dir, hex: p.bytes.toString('hex') })),
+      };
+      fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(fixture, null, 1) + '\n');
+      process.stderr.write(`${name}: exit ${r.code}, ${fixture.packets.length} packets ${r.err.trim()}\n`);
+      if (['ban', 'unban', 'stop', 'continue', 'disable', 'enable'].includes(name)) {
+        for (let i = 0; i < 30 && (await runCtdb(bases[0]!, ['nodestatus', 'all'])).code !== 0 && !['ban', 'stop', 'disable'].includes(name); i++) {
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      }
+    }
+    // A backup file from the real tool, for the backup codec.
+    const bfile = path.join(outDir, 'testpers.backup');
+    const b = await runCtdb(bases[0]!, ['backupdb', 'testpers.tdb', bfile]);
+    process.stderr.write(`backupdb: exit ${b.code} ${b.err}\n`);
+    await proxy.close();
+  } finally {
+    for (const b of bases) await runCtdb(b, ['shutdown']);
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+  }
+}
+
+main().catch((e: unknown) => { process.stderr.write(`record-golden: ${String(e)}\n`); process.exitCode = 1; });
