@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,25 @@ describe.skipIf(!ETCD)('ctdb_etcd_lock against a private etcd (skipped without t
     const help = spawnSync(process.execPath, [HELPER, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--endpoint/);
+  });
+
+  it('an orphaned holder (parent died) revokes its lease and exits', async () => {
+    const k = key();
+    // sh starts the helper in the background, waits for its '0', then exits: the helper is orphaned.
+    const out = join(dir, `${k.replace(/\//g, '_')}.out`);
+    const sh = spawnSync('sh', ['-c', 'out="$1"; shift; CTDB_MUTEX_PARENT_CHECK_MS=100 "$@" >"$out" & echo $!; '
+      + 'i=0; while [ ! -s "$out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'sh', out, process.execPath, ...argvFor(k).slice(1)], { encoding: 'utf8', timeout: 20_000 });
+    expect(readFileSync(out, 'utf8')).toBe('0');
+    const pid = Number(sh.stdout.trim());
+    expect(pid).toBeGreaterThan(1);
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      try { process.kill(pid, 0); await sleep(50); } catch { alive = false; }
+    }
+    if (alive) process.kill(pid, 'SIGKILL');
+    expect(alive).toBe(false);
+    expect(await client.get(k)).toBeUndefined();
   });
 
   // Stops the shared etcd, so it runs last.

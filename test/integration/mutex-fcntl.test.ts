@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -106,8 +106,11 @@ describe('ctdb_mutex_fcntl_helper through ClusterLock', () => {
   it('the holder exits when its parent dies, freeing the lock', async () => {
     const file = lockFile();
     // sh starts the helper in the background and exits at once: the helper is orphaned.
-    const sh = spawnSync('sh', ['-c', `CTDB_MUTEX_PARENT_CHECK_MS=100 "$0" "$1" "$2" 0 >/dev/null & echo $!; sleep 0.3`,
-      process.execPath, HELPER, file], { encoding: 'utf8' });
+    const out = `${file}.out`;
+    const sh = spawnSync('sh', ['-c', 'out="$1"; shift; CTDB_MUTEX_PARENT_CHECK_MS=100 "$@" >"$out" & echo $!; '
+      + 'i=0; while [ ! -s "$out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'sh', out, process.execPath, HELPER, file, '0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(readFileSync(out, 'utf8')).toBe('0');
     const pid = Number(sh.stdout.trim());
     expect(pid).toBeGreaterThan(1);
     let alive = true;
