@@ -57,8 +57,14 @@ export async function killConnections(connections: readonly Connection[], opts: 
   const capture = CaptureSocket.open(opts.iface, opts.rcvbufBytes);
   const sender = new RawSender();
   const unsent: SegmentSpec[] = [];
+  let sendErrors = 0;
   const send = (spec: SegmentSpec): void => {
-    if (!sender.send(buildSegment(spec), spec.dst.address, spec.dst.family) && spec.rst) unsent.push(spec);
+    try {
+      if (!sender.send(buildSegment(spec), spec.dst.address, spec.dst.family) && spec.rst) unsent.push(spec);
+    } catch (err) {
+      // One unroutable address must not stop the others; its connection stays unreset.
+      if (sendErrors++ < 10) log.warn({ err, to: spec.dst.address }, 'send failed');
+    }
   };
   const drain = (): void => {
     for (const rst of unsent.splice(0)) send(rst);
@@ -103,6 +109,6 @@ export async function killConnections(connections: readonly Connection[], opts: 
     elapsedMs: performance.now() - started,
     stats: { ...table.stats },
   };
-  log.info({ reset: result.reset, notReset: result.notReset.length, rounds: result.rounds }, 'done');
+  log.info({ reset: result.reset, notReset: result.notReset.length, rounds: result.rounds, sendErrors }, 'done');
   return result;
 }

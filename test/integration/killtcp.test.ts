@@ -23,11 +23,12 @@ const killtcp = (ns: string, args: string[], input = '', timeoutMs = 30_000) =>
 describe.skipIf(why !== '')(`ctdb_killtcp in namespaces${why ? ` (skipped: ${why})` : ''}`, () => {
   let ns: NsPair;
   let set: ConnectionSet | undefined;
+  let set6: ConnectionSet | undefined;
   let port = 7000;
 
   beforeAll(async () => { ns = await createNsPair('t'); });
-  afterAll(async () => { closeConnections(set); if (ns) await deleteNsPair(ns); });
-  afterEach(() => { closeConnections(set); set = undefined; });
+  afterAll(async () => { closeConnections(set); closeConnections(set6); if (ns) await deleteNsPair(ns); });
+  afterEach(() => { closeConnections(set); closeConnections(set6); set = undefined; set6 = undefined; });
 
   /** Asserts every connection of `set` was reset: the server saw RSTs, and the client sees them on its next write. */
   async function expectAllReset(s: ConnectionSet): Promise<void> {
@@ -62,6 +63,16 @@ describe.skipIf(why !== '')(`ctdb_killtcp in namespaces${why ? ` (skipped: ${why
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     await expectAllReset(set);
+  });
+
+  it('resets IPv4 and IPv6 connections given in one batch', async () => {
+    set = await openConnections(ns, { family: 'inet', count: 20, port: port++ });
+    set6 = await openConnections(ns, { family: 'inet6', count: 20, port: port++ });
+    const r = await killtcp(ns.serverNs, [ns.serverIf], set.list + set6.list);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    await expectAllReset(set);
+    await expectAllReset(set6);
   });
 
   it('skips its own packets when they cross the capture interface (both ends on lo)', async () => {
