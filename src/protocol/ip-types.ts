@@ -69,9 +69,15 @@ export const decodeTickleList = (r: Reader): TickleList => {
   const addr = decodeSockAddr(r); return { addr, conns: decodeConnectionList(r).conns };
 };
 
-/** ADD/DEL_PUBLIC_IP, SEND_GRATUITOUS_ARP: address, prefix bits, interface name. */
+/**
+ * ADD/DEL_PUBLIC_IP, SEND_GRATUITOUS_ARP: address, prefix bits, interface name.
+ * An empty `iface` is sent as a NULL stringn (length 0), as `ctdb delip` does.
+ */
 export interface AddrInfo { addr: SockAddr; mask: number; iface: string }
-export const encodeAddrInfo = (w: Writer, v: AddrInfo): void => { encodeSockAddr(w, v.addr); w.u32(v.mask).stringn(v.iface); };
+export const encodeAddrInfo = (w: Writer, v: AddrInfo): void => {
+  encodeSockAddr(w, v.addr); w.u32(v.mask);
+  if (v.iface === '') w.u32(0); else w.stringn(v.iface);
+};
 export const decodeAddrInfo = (r: Reader): AddrInfo => {
   const addr = decodeSockAddr(r); const mask = r.u32(); return { addr, mask, iface: r.stringn() };
 };

@@ -11,3 +11,4 @@ export * from './backup.js';
 export * from './hash.js';
 export { payloadCodecs, encodeCString, decodeCString, sampleStatistics, type Codec, type PayloadCodecName } from './codecs.js';
 export { controlCodecs, controlCodec, type ControlCodec } from './controls.js';
+export { messageCodec, messageCodecs } from './messages.js';

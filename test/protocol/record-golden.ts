@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     for (const b of bases) await runCtdb(b, ['shutdown']);
     await new Promise((r) => setTimeout(r, 1000));
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    fs.rmSync(run, { recursive: true, force: true });
   }
 }
 
