@@ -78,3 +78,14 @@ describe('Election', () => {
     expect(Election.wins(a.me(0, 2), { ...theirs, nodeFlags: 0 }, true)).toBe(false);
   });
 });
+
+describe('Election with nodes starting at slightly different times', () => {
+  it('settles on one leader with no flapping after the first election', () => {
+    const c = cluster([835, 841, 894]);
+    c.run(3000);
+    const changes: number[][] = [];
+    for (let i = 0; i < 50; i++) { c.run(200); changes.push(c.leaders()); }
+    expect(new Set(changes.map((l) => l.join(','))).size).toBe(1);
+    expect(c.leaders()).toEqual([0, 0, 0]);
+  });
+});

@@ -110,6 +110,8 @@ export class Election {
     }
     const out: ElectionAction[] = [];
     this.lastLeaderSeen = now;
+    // While an election runs, election messages decide; stale announcements must not.
+    if (this.inElection(now)) return out;
     if (pnn !== this.opts.myPnn) {
       // Another node claims leadership while we think we lead: settle it by election.
       if (this.leader === this.opts.myPnn && !this.inElection(now)) return this.startElection(now, numConnected);
@@ -147,7 +149,7 @@ export class Election {
       if (this.leader === this.opts.myPnn) out.push({ type: 'send-election', candidate: this.me(now, numConnected) });
     }
     if (this.leader === this.opts.myPnn) {
-      if (now - this.lastAnnounce >= 1000) {
+      if (!this.inElection(now) && now - this.lastAnnounce >= 1000) {
         this.lastAnnounce = now;
         out.push({ type: 'send-leader', pnn: this.opts.myPnn });
       }

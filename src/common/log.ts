@@ -1,7 +1,7 @@
 import pino, { type Logger, type LevelWithSilent } from 'pino';
 
-/** CTDB debug level names, in increasing verbosity, with their numeric values. */
-export const DebugLevels = { ERROR: 0, WARNING: 1, NOTICE: 2, INFO: 3, DEBUG: 4 } as const;
+/** CTDB debug level names, in increasing verbosity, with their numeric (Samba debug) values. */
+export const DebugLevels = { ERROR: 0, WARNING: 1, NOTICE: 3, INFO: 5, DEBUG: 10 } as const;
 export type DebugLevelName = keyof typeof DebugLevels;
 
 const pinoLevel: Record<DebugLevelName, LevelWithSilent> = {
@@ -13,10 +13,11 @@ export function parseDebugLevel(text: string): DebugLevelName {
   const t = text.trim().toUpperCase();
   if (t in DebugLevels) return t as DebugLevelName;
   if (/^-?\d+$/.test(t)) {
+    // A number selects the most verbose named level not above it (4 -> NOTICE).
     const n = Number(t);
-    const hit = Object.entries(DebugLevels).find(([, v]) => v === n);
-    if (hit) return hit[0] as DebugLevelName;
-    return n < 0 ? 'ERROR' : 'DEBUG';
+    let best: DebugLevelName = 'ERROR';
+    for (const [name, v] of Object.entries(DebugLevels)) if (v <= n) best = name as DebugLevelName;
+    return best;
   }
   throw new Error(`invalid debug level '${text}'`);
 }

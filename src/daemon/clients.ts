@@ -9,11 +9,15 @@ import { peerPid } from './peercred.js';
 export class ClientConn {
   pid = 0;
   readonly srvids = new Set<bigint>();
+  /** Packets sent to clients, for statistics. */
+  static sent = 0;
   constructor(readonly id: number, readonly sock: Socket) {}
 
   /** Sends one packet to this client (dropped if the socket is gone). */
   send(p: Packet): void {
-    if (!this.sock.destroyed) this.sock.write(encodePacket(p));
+    if (this.sock.destroyed) return;
+    ClientConn.sent++;
+    this.sock.write(encodePacket(p));
   }
 }
 

@@ -11,7 +11,7 @@ import {
   encodeEchoData, decodeEchoData, encodeIfaceList, encodeNodeMap, encodePublicIpList, encodeStatHistory,
   encodeStatistics, encodeTunableList, encodeUptime, encodeVarList, encodeVnnMap, type NodeMap,
 } from '../protocol/payloads.js';
-import type { ClientConn } from './clients.js';
+import { ClientConn } from './clients.js';
 import type { Ctdbd } from './ctdbd.js';
 
 /** What a control handler answers. */
@@ -46,7 +46,7 @@ export class ControlHandlers {
       return { status: alive ? 0 : -1 };
     });
     t.set(Opcode.STATISTICS, () => ok(writeAll(encodeStatistics, this.statistics())));
-    t.set(Opcode.STATISTICS_RESET, () => { d.stats.reset(); return ok(); });
+    t.set(Opcode.STATISTICS_RESET, () => { d.stats.reset(ClientConn.sent); return ok(); });
     t.set(Opcode.GET_STAT_HISTORY, () => ok(writeAll(encodeStatHistory, { stats: [this.statistics()] })));
     t.set(Opcode.PING, () => ({ status: d.clients.clients.size }));
     t.set(Opcode.GETVNNMAP, () => ok(writeAll(encodeVnnMap, d.vnnmap)));
@@ -103,8 +103,8 @@ export class ControlHandlers {
       currentTime: tv(Date.now()), ctdbdStartTime: tv(d.startTime),
       lastRecoveryStarted: tv(d.lastRecoveryStarted), lastRecoveryFinished: tv(d.lastRecoveryFinished),
     })));
-    t.set(Opcode.START_RECOVERY, () => ok());
-    t.set(Opcode.END_RECOVERY, () => ok());
+    t.set(Opcode.START_RECOVERY, () => { d.lastRecoveryStarted = Date.now(); return ok(); });
+    t.set(Opcode.END_RECOVERY, () => { d.lastRecoveryFinished = Date.now(); return ok(); });
     t.set(Opcode.RELOAD_NODES_FILE, () => {
       try { d.reloadNodes(); return ok(); } catch (err) { d.log.error({ err }, 'reloadnodes failed'); return fail((err as Error).message); }
     });
@@ -167,7 +167,7 @@ export class ControlHandlers {
     const d = this.d;
     return d.stats.snapshot({
       numClients: d.clients.clients.size, frozen: 0,
-      recovering: d.inRecovery ? 1 : 0, memoryUsed: process.memoryUsage().heapUsed,
+      recovering: d.inRecovery ? 1 : 0, memoryUsed: process.memoryUsage().heapUsed, clientPacketsSent: ClientConn.sent,
     });
   }
 

@@ -14,7 +14,7 @@ import {
 import { opcodeName } from '../protocol/opcodes.js';
 import { encodePacket, type Packet, type ReqControl, type ReqMessage } from '../protocol/packets.js';
 import {
-  decodeElectionMessage, decodeNodeFlagChange, encodeElectionMessage, encodeNodeFlagChange,
+  decodeElectionMessage, decodeNodeFlagChange, decodeSrvidMessage, encodeElectionMessage, encodeNodeFlagChange,
   type ElectionMessage, type VnnMap,
 } from '../protocol/payloads.js';
 import { ClientServer, type ClientConn } from './clients.js';
@@ -77,7 +77,7 @@ export class Ctdbd {
   recmode: number = RecMode.ACTIVE;
   runstate: number = RunState.UNKNOWN;
   capabilities: number;
-  debugLevel = 2;
+  debugLevel = 3;
   lastRecoveryStarted = 0;
   lastRecoveryFinished = 0;
   banTimer?: NodeJS.Timeout;
@@ -378,7 +378,6 @@ export class Ctdbd {
 
   /** Called when this node's recovery mode goes back to NORMAL. */
   onRecoveryDone(): void {
-    this.lastRecoveryFinished = Date.now();
     if (this.runstate === RunState.FIRST_RECOVERY && this.vnnmap.generation !== INVALID_GENERATION) {
       void this.startup();
     }
@@ -572,11 +571,53 @@ export class Ctdbd {
   private deliverMessage(p: ReqMessage, from: number): void {
     if (p.srvid === Srvid.ELECTION) { try { this.onElectionMessage(p.data); } catch (err) { this.log.warn({ err }, 'bad election message'); } }
     else if (p.srvid === Srvid.LEADER) this.onLeaderMessage(p.data, from);
+    else if (p.srvid === Srvid.TAKEOVER_RUN) this.onTakeoverRunRequest(p.data);
     for (const c of this.clients.clients.values()) {
       if (c.srvids.has(p.srvid) || c.srvids.has(Srvid.ALL)) {
         c.send({ ...p, reqid: 0, destnode: this.pnn, srcnode: from, generation: this.vnnmap.generation });
       }
     }
+  }
+
+  /**
+   * A node or tool asks for a takeover run. Only the leader acts; it answers
+   * the requester's srvid with its own PNN (negative on failure).
+   */
+  private onTakeoverRunRequest(data: Buffer): void {
+    if (!this.election.isLeader(Date.now())) return;
+    let req;
+    try { req = decodeSrvidMessage(new Reader(data)); } catch { return; }
+    void this.takeoverRun().then((result) => {
+      if (req.srvid === 0n) return;
+      const b = Buffer.alloc(4); b.writeInt32LE(result);
+      this.sendMessage(req.pnn, req.srvid, b);
+    });
+  }
+
+  /**
+   * Runs a takeover run over the cluster. Public IP allocation plugs in here
+   * (takeoverHook); without public addresses there is nothing to move and the
+   * run succeeds at once.
+   */
+  async takeoverRun(): Promise<number> {
+    if (!this.takeoverHook) return this.pnn;
+    try { await this.takeoverHook(); return this.pnn; } catch (err) {
+      this.log.warn({ err }, 'takeover run failed');
+      return -1;
+    }
+  }
+
+  /** Set by the IP failover layer: performs one takeover run. */
+  takeoverHook?: () => Promise<void>;
+
+  /** Sends a message to one node's srvid (local delivery when it is this node). */
+  sendMessage(pnn: number, srvid: bigint, data: Buffer): void {
+    const msg: ReqMessage = {
+      operation: Operation.REQ_MESSAGE, generation: this.vnnmap.generation, destnode: pnn,
+      srcnode: this.pnn, reqid: 0, srvid, data,
+    };
+    if (pnn === this.pnn) this.deliverMessage(msg, this.pnn);
+    else this.sendToNode(pnn, msg);
   }
 
   /** Sends a message to every connected node, and to local clients when `local`. */

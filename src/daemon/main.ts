@@ -107,7 +107,7 @@ export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPa
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => { resolveExit = r; });
   const daemon = new Ctdbd({ paths, config, nodes, myPnn: me.pnn, myAddress: me.address, tunables, log, events, onExit: resolveExit });
-  daemon.debugLevel = DebugLevels[level.toUpperCase() as keyof typeof DebugLevels] ?? 2;
+  daemon.debugLevel = DebugLevels[level.toUpperCase() as keyof typeof DebugLevels] ?? 3;
 
   const stop = (): void => { void daemon.shutdown(0); };
   process.on('SIGTERM', stop);

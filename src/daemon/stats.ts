@@ -7,7 +7,6 @@ const buckets = (): number[] => new Array<number>(16).fill(0);
 /** Counters behind the STATISTICS control. */
 export class DaemonStats {
   start = Date.now();
-  clientPacketsSent = 0;
   clientPacketsRecv = 0;
   nodePacketsSent = 0;
   nodePacketsRecv = 0;
@@ -44,19 +43,23 @@ export class DaemonStats {
     else if (op === Operation.REQ_TUNNEL) c.reqTunnel++;
   }
 
-  /** Clears every counter (STATISTICS_RESET). */
-  reset(): void {
+  /** Client packets already sent at the last reset (that counter lives with the clients). */
+  clientSentBase = 0;
+
+  /** Clears every counter (STATISTICS_RESET); `clientSent` is the running client packet count. */
+  reset(clientSent = 0): void {
     const fresh = new DaemonStats();
     Object.assign(this, fresh);
+    this.clientSentBase = clientSent;
   }
 
   /** The wire form. */
-  snapshot(extra: { numClients: number; frozen: number; recovering: number; memoryUsed: number }): Statistics {
+  snapshot(extra: { numClients: number; frozen: number; recovering: number; memoryUsed: number; clientPacketsSent?: number }): Statistics {
     const now = Date.now();
     const tv = (ms: number) => ({ sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 });
     return {
       numClients: extra.numClients, frozen: extra.frozen, recovering: extra.recovering,
-      clientPacketsSent: this.clientPacketsSent, clientPacketsRecv: this.clientPacketsRecv,
+      clientPacketsSent: (extra.clientPacketsSent ?? 0) - this.clientSentBase, clientPacketsRecv: this.clientPacketsRecv,
       nodePacketsSent: this.nodePacketsSent, nodePacketsRecv: this.nodePacketsRecv,
       keepalivePacketsSent: this.keepaliveSent, keepalivePacketsRecv: this.keepaliveRecv,
       node: { ...this.node }, client: { ...this.client }, timeouts: { ...this.timeouts },

@@ -1,0 +1,3 @@
+import { runCtdb } from '../src/cli/main.js';
+
+process.exitCode = await runCtdb(process.argv.slice(2));
