@@ -79,10 +79,10 @@ export async function runCtdb(argv: string[], io: CliIo = defaultIo, env: NodeJS
     if (!cmd.daemon && opts.node !== undefined) throw new CtdbError('EINVAL', `Cannot specify node for command ${name}`, { exitCode: 1 });
     if (cmd.daemon) {
       await ctx.client();
+      await ctx.checkTargetExists();
       if (opts.node !== undefined && !cmd.remote && opts.node !== ctx.myPnn) {
         throw new CtdbError('EINVAL', `Node cannot be specified for command ${name}`, { exitCode: 1 });
       }
-      await ctx.checkTargetExists();
     }
     if (args.length < cmd.minArgs || args.length > cmd.maxArgs) {
       io.out(`${BRIEF_USAGE}\nCommands:\n${commandLine(cmd)}`);

@@ -17,7 +17,9 @@ import type { Ctdbd } from './ctdbd.js';
 /** What a control handler answers. */
 export interface ControlReply { status: number; data?: Buffer; errmsg?: string }
 
-type Handler = (req: ReqControl, client: ClientConn | undefined) => ControlReply | Promise<ControlReply>;
+/** A control handler: the request and the client it came from (undefined for node-to-node controls). */
+export type ControlHandler = (req: ReqControl, client: ClientConn | undefined) => ControlReply | Promise<ControlReply>;
+type Handler = ControlHandler;
 
 const ok = (data?: Buffer): ControlReply => ({ status: 0, data });
 const fail = (errmsg = ''): ControlReply => ({ status: -1, errmsg });
@@ -162,6 +164,9 @@ export class ControlHandlers {
     t.set(Opcode.RECD_PING, () => ok());
     t.set(Opcode.GET_DB_SEQNUM, () => fail());
   }
+
+  /** Adds or replaces the handler for one opcode. */
+  register(opcode: number, h: ControlHandler): void { this.table.set(opcode, h); }
 
   private statistics() {
     const d = this.d;

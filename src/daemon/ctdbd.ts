@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CtdbConfig } from '../common/config.js';
 import { loadNodes, type NodeEntry } from '../common/nodes.js';
@@ -18,8 +17,9 @@ import {
   type ElectionMessage, type VnnMap,
 } from '../protocol/payloads.js';
 import { ClientServer, type ClientConn } from './clients.js';
-import { ControlHandlers, type ControlReply } from './controls.js';
+import { ControlHandlers, type ControlHandler, type ControlReply } from './controls.js';
 import { DaemonStats } from './stats.js';
+import { LeaderLoop } from './leader.js';
 import { NodeTransport } from './transport.js';
 
 /** Runs events for the daemon (the event daemon, or a stand-in). */
@@ -90,11 +90,14 @@ export class Ctdbd {
   private readonly pending = new Map<number, PendingControl>();
   private readonly forwarded = new Map<number, ForwardedControl>();
   private timers: NodeJS.Timeout[] = [];
-  private recovering = false;
-  private leaderBusy = false;
   private stopping = false;
-  private lastRecoveryEnd = 0;
   readonly events: EventRunner;
+  readonly leader: LeaderLoop;
+  /** Handlers subsystems add for packet operations the core does not handle itself. */
+  private readonly nodeOps = new Map<number, (pnn: number, p: Packet) => void>();
+  private readonly clientOps = new Map<number, (c: ClientConn, p: Packet) => void>();
+  private readonly messageHandlers = new Map<bigint, (data: Buffer, from: number) => void>();
+  private readonly stopHooks: Array<() => Promise<void> | void> = [];
 
   constructor(readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -117,6 +120,7 @@ export class Ctdbd {
     this.election.myFlags = flags;
     this.events = opts.events ?? noEvents;
     this.handlers = new ControlHandlers(this);
+    this.leader = new LeaderLoop(this);
     this.transport = new NodeTransport(opts.nodes, opts.myPnn, opts.myAddress, opts.port ?? CTDB_PORT, {
       packet: (pnn, p) => this.onNodePacket(pnn, p),
       connected: (pnn) => this.onNodeConnected(pnn),
@@ -129,6 +133,21 @@ export class Ctdbd {
   }
 
   get pnn(): number { return this.opts.myPnn; }
+
+  /** Adds or replaces the handler of a control opcode (subsystems call this at construction). */
+  registerControl(opcode: number, handler: ControlHandler): void { this.handlers.register(opcode, handler); }
+
+  /** Routes node packets of `operation` (REQ_CALL, REQ_DMASTER, …) to a subsystem. */
+  onNodeOperation(operation: number, fn: (pnn: number, p: Packet) => void): void { this.nodeOps.set(operation, fn); }
+
+  /** Routes client packets of `operation` (REQ_CALL, …) to a subsystem. */
+  onClientOperation(operation: number, fn: (c: ClientConn, p: Packet) => void): void { this.clientOps.set(operation, fn); }
+
+  /** Receives messages sent to `srvid` on this node (besides registered clients). */
+  onMessage(srvid: bigint, fn: (data: Buffer, from: number) => void): void { this.messageHandlers.set(srvid, fn); }
+
+  /** Runs `fn` during shutdown, before sockets close. */
+  onStop(fn: () => Promise<void> | void): void { this.stopHooks.push(fn); }
 
   /** A tunable's current value (0 if unknown). */
   tunable(name: string): number { return this.opts.tunables.get(name) ?? 0; }
@@ -144,7 +163,7 @@ export class Ctdbd {
     this.setRunstate(RunState.FIRST_RECOVERY);
     this.scheduleKeepalives();
     this.every(100, () => this.electionTick());
-    this.every(() => Math.max(100, this.tunable('RecoverInterval') * 1000), () => { void this.leaderLoop(); });
+    this.every(() => Math.max(100, this.tunable('RecoverInterval') * 1000), () => { void this.leader.step(); });
     this.log.info({ pnn: this.pnn, address: this.opts.myAddress }, 'ctdbd started');
   }
 
@@ -289,93 +308,6 @@ export class Ctdbd {
     this.applyElection(this.election.onLeader(pnn, Date.now(), this.membership.connectedPeers().length));
   }
 
-  // ---------------------------------------------------------------- leader loop
-
-  private async leaderLoop(): Promise<void> {
-    const now = Date.now();
-    if (this.leaderBusy || !this.election.isLeader(now) || this.stopping) return;
-    if ((this.membership.ownFlags & NodeFlag.INACTIVE) !== 0) return;
-    this.leaderBusy = true;
-    try {
-      const reason = await this.needRecovery();
-      if (reason) await this.runRecovery(reason);
-    } catch (err) {
-      this.log.warn({ err }, 'leader loop step failed');
-    } finally {
-      this.leaderBusy = false;
-    }
-  }
-
-  /** The LMASTER-capable active nodes, in PNN order: the vnnmap a recovery installs. */
-  private async expectedVnnmap(active: number[]): Promise<number[]> {
-    const caps = await Promise.all(active.map(async (pnn) => {
-      const r = await this.sendControl(pnn, 80, Buffer.alloc(0), 3000);
-      return r.status === 0 && r.data && r.data.length >= 4 ? r.data.readUInt32LE(0) : 0;
-    }));
-    const map = active.filter((_, i) => (caps[i]! & Capability.LMASTER) !== 0);
-    return map.length > 0 ? map : active.slice(0, 1);
-  }
-
-  private async needRecovery(): Promise<string | undefined> {
-    const active = this.membership.activeNodes();
-    if (this.vnnmap.generation === INVALID_GENERATION) return 'no valid generation';
-    const expected = await this.expectedVnnmap(active);
-    if (expected.join(',') !== this.vnnmap.map.join(',')) return 'vnnmap does not match the active nodes';
-    for (const pnn of active) {
-      if (pnn === this.pnn) {
-        if (this.recmode !== RecMode.NORMAL) return 'local node in recovery mode';
-        continue;
-      }
-      const vm = await this.sendControl(pnn, 5, Buffer.alloc(0), 3000);
-      if (vm.status !== 0 || !vm.data || vm.data.length < 4) return undefined; // the node is going away; membership will tell
-      const gen = vm.data.readUInt32LE(0);
-      if (gen !== this.vnnmap.generation) return `node ${pnn} has generation ${gen}`;
-      const rm = await this.sendControl(pnn, 15, Buffer.alloc(0), 3000);
-      if (rm.status === RecMode.ACTIVE) return `node ${pnn} is in recovery mode`;
-    }
-    return undefined;
-  }
-
-  /** Installs a new generation and vnnmap on every active node. */
-  private async runRecovery(reason: string): Promise<void> {
-    const t0 = Date.now();
-    const hold = this.opts.paths.testMode ? 0 : this.tunable('RerecoveryTimeout') * 1000;
-    if (this.lastRecoveryEnd && t0 - this.lastRecoveryEnd < hold) return;
-    this.recovering = true;
-    this.lastRecoveryStarted = t0;
-    this.log.info({ reason }, 'starting recovery');
-    try {
-      const active = this.membership.activeNodes();
-      const map = await this.expectedVnnmap(active);
-      const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
-      const all = async (opcode: number, data: Buffer): Promise<void> => {
-        const res = await Promise.all(active.map((pnn) => this.sendControl(pnn, opcode, data, this.tunable('RecoverTimeout') * 1000)));
-        const bad = res.findIndex((r) => r.status !== 0);
-        if (bad >= 0) throw new Error(`control ${opcodeName(opcode)} failed on node ${active[bad]}`);
-      };
-      await all(16, u32(RecMode.ACTIVE));
-      await all(70, Buffer.alloc(0));
-      let generation = INVALID_GENERATION;
-      while (generation === INVALID_GENERATION || generation === 0 || generation === this.vnnmap.generation) {
-        generation = randomInt(2, 0x7fffffff);
-      }
-      const vm = Buffer.alloc(8 + 4 * map.length);
-      vm.writeUInt32LE(generation, 0); vm.writeUInt32LE(map.length, 4);
-      map.forEach((p, i) => vm.writeUInt32LE(p, 8 + 4 * i));
-      await all(6, vm);
-      await all(16, u32(RecMode.NORMAL));
-      await all(71, Buffer.alloc(0));
-      this.broadcastMessage(Srvid.RECONFIGURE, Buffer.alloc(0), true);
-      this.stats.numRecoveries++;
-      this.lastRecoveryEnd = Date.now();
-      this.log.info({ generation, map, ms: Date.now() - t0 }, 'recovery complete');
-    } catch (err) {
-      this.log.warn({ err }, 'recovery failed; will retry');
-    } finally {
-      this.recovering = false;
-    }
-  }
-
   /** Called when this node's recovery mode goes back to NORMAL. */
   onRecoveryDone(): void {
     if (this.runstate === RunState.FIRST_RECOVERY && this.vnnmap.generation !== INVALID_GENERATION) {
@@ -476,14 +408,18 @@ export class Ctdbd {
       case Operation.REQ_MESSAGE:
         this.deliverMessage(p, pnn);
         return;
-      case Operation.REQ_CALL:
-        this.sendToNode(pnn, {
-          operation: Operation.REPLY_ERROR, generation: this.vnnmap.generation, destnode: pnn, srcnode: this.pnn,
-          reqid: p.reqid, status: -1, msg: `Unknown database in request. db_id==0x${p.dbId.toString(16).padStart(8, '0')}`,
-        });
-        return;
-      default:
+      default: {
+        const h = this.nodeOps.get(p.operation);
+        if (h) { h(pnn, p); return; }
+        if (p.operation === Operation.REQ_CALL) {
+          this.sendToNode(pnn, {
+            operation: Operation.REPLY_ERROR, generation: this.vnnmap.generation, destnode: pnn, srcnode: this.pnn,
+            reqid: p.reqid, status: -1, msg: `Unknown database in request. db_id==0x${p.dbId.toString(16).padStart(8, '0')}`,
+          });
+          return;
+        }
         this.log.debug({ pnn, operation: p.operation }, 'ignoring packet operation from node');
+      }
     }
   }
 
@@ -505,14 +441,18 @@ export class Ctdbd {
       case Operation.REQ_MESSAGE:
         this.routeClientMessage(p);
         return;
-      case Operation.REQ_CALL:
-        c.send({
-          operation: Operation.REPLY_CALL, generation: this.vnnmap.generation, destnode: p.srcnode, srcnode: this.pnn,
-          reqid: p.reqid, status: -1, data: Buffer.alloc(0),
-        });
-        return;
-      default:
+      default: {
+        const h = this.clientOps.get(p.operation);
+        if (h) { h(c, p); return; }
+        if (p.operation === Operation.REQ_CALL) {
+          c.send({
+            operation: Operation.REPLY_CALL, generation: this.vnnmap.generation, destnode: p.srcnode, srcnode: this.pnn,
+            reqid: p.reqid, status: -1, data: Buffer.alloc(0),
+          });
+          return;
+        }
         this.log.warn({ client: c.id, operation: p.operation }, 'unexpected packet operation from client');
+      }
     }
   }
 
@@ -572,6 +512,10 @@ export class Ctdbd {
     if (p.srvid === Srvid.ELECTION) { try { this.onElectionMessage(p.data); } catch (err) { this.log.warn({ err }, 'bad election message'); } }
     else if (p.srvid === Srvid.LEADER) this.onLeaderMessage(p.data, from);
     else if (p.srvid === Srvid.TAKEOVER_RUN) this.onTakeoverRunRequest(p.data);
+    else {
+      const h = this.messageHandlers.get(p.srvid);
+      if (h) { try { h(p.data, from); } catch (err) { this.log.warn({ err, srvid: p.srvid.toString(16) }, 'message handler failed'); } }
+    }
     for (const c of this.clients.clients.values()) {
       if (c.srvids.has(p.srvid) || c.srvids.has(Srvid.ALL)) {
         c.send({ ...p, reqid: 0, destnode: this.pnn, srcnode: from, generation: this.vnnmap.generation });
@@ -683,7 +627,7 @@ export class Ctdbd {
   }
 
   /** Whether a recovery is running on this node (as leader). */
-  get inRecovery(): boolean { return this.recovering; }
+  get inRecovery(): boolean { return this.leader.recovering; }
 
   /** Stops everything and reports the exit. */
   async shutdown(code = 0): Promise<void> {
@@ -692,6 +636,7 @@ export class Ctdbd {
     this.setRunstate(RunState.SHUTDOWN);
     this.log.info('shutting down');
     await this.runEventLogged('shutdown', []).catch(() => 0);
+    for (const h of this.stopHooks) await Promise.resolve(h()).catch((err: unknown) => this.log.warn({ err }, 'stop hook failed'));
     for (const t of this.timers) clearTimeout(t);
     if (this.banTimer) clearTimeout(this.banTimer);
     for (const p of this.pending.values()) clearTimeout(p.timer);
