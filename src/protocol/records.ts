@@ -1,3 +1,10 @@
+/**
+ * Record payloads: ltdb header, rec_data/rec_buffer, pull/push, traverse, deletion (spec/wire-protocol.md §4).
+ * Contract for every pair here: `encodeX(w, v)` appends X's exact wire layout
+ * (little-endian, 64-bit padding written as zeros); `decodeX(r)` reads it,
+ * ignores padding contents, and throws CtdbError EMSGSIZE when the input is
+ * short or EINVAL when a field is invalid (bad bool, family, count or length).
+ */
 import { CtdbError } from '../common/errors.js';
 import { Reader, Writer } from './buffer.js';
 import { readArray } from './types.js';

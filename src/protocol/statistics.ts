@@ -1,3 +1,10 @@
+/**
+ * Daemon and database statistics (exact 64-bit C layouts, spec §4a) (spec/wire-protocol.md §4).
+ * Contract for every pair here: `encodeX(w, v)` appends X's exact wire layout
+ * (little-endian, 64-bit padding written as zeros); `decodeX(r)` reads it,
+ * ignores padding contents, and throws CtdbError EMSGSIZE when the input is
+ * short or EINVAL when a field is invalid (bad bool, family, count or length).
+ */
 import { CtdbError } from '../common/errors.js';
 import type { Reader, Writer } from './buffer.js';
 import { decodeTimeval, encodeTimeval, type Timeval } from './sock-addr.js';

@@ -17,6 +17,13 @@ import { startCaptureProxy } from './capture-proxy.js';
 const CTDBD = '/usr/sbin/ctdbd';
 const CTDB = '/usr/bin/ctdb';
 const ADDRS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
+if (process.argv.includes('--help')) {
+  process.stdout.write('usage: npx tsx test/protocol/record-golden.ts [OUTDIR]\n'
+    + 'Starts Debian\'s ctdbd as 3 test-mode nodes on 127.0.0.91-93, records the client packets of a\n'
+    + 'list of ctdb commands through a logging proxy, writes OUTDIR/<command>.json\n'
+    + '(default test/fixtures/golden) and a backupdb file, then stops the daemons.\n');
+  process.exit(0);
+}
 const outDir = path.resolve(process.argv[2] ?? 'test/fixtures/golden');
 
 /** name, ctdb arguments. Order matters: attach before DB commands, ban before unban. */
@@ -119,6 +126,12 @@ async function main(): Promise<void> {
     const proxy = await startCaptureProxy(proxyPath, path.join(bases[0]!, 'run/ctdbd.socket'));
     fs.mkdirSync(outDir, { recursive: true });
     for (const [name, args] of COMMANDS) {
+      if (name === 'dbstatistics') {
+        // Migrate k1 and k2 to node 1 and back so node 0 reports them as hot keys.
+        for (const base of [bases[1]!, bases[0]!]) {
+          for (const k of ['k1', 'k2']) await runCtdb(base, ['writekey', 'testvol.tdb', k, `${k}-again`]);
+        }
+      }
       proxy.clear();
       const r = await runCtdb(bases[0]!, args, { CTDB_SOCKET: proxyPath });
       await new Promise((res) => setTimeout(res, 100));
