@@ -63,6 +63,8 @@ export const payloadCodecs = {
   u64: codec<bigint>('u64', (w, v) => { w.u64(v); }, (r) => r.u64(), 0xCE01000069730001n),
   double: codec<number>('double', (w, v) => { w.f64(v); }, (r) => r.f64(), 0.125),
   string: codec<string>('string', encodeCString, decodeCString, 'testvol.tdb', true),
+  /** Raw text filling the payload, no NUL (the 4.17 DUMP_MEMORY reply). */
+  text: codec<string>('text', (w, v) => { w.bytes(Buffer.from(v, 'utf8')); }, (r) => r.rest().toString('utf8'), 'null_context\n', true),
   stringn: codec<string>('stringn', (w, v) => { w.stringn(v); }, (r) => r.stringn(), 'RecoverTimeout'),
   dbIdPadded: codec<number>('dbIdPadded', (w, v) => { w.u32(v).u32(0); }, (r) => { const v = r.u32(); r.skip(4); return v; }, 0x93d4dbdc),
   timeval: codec('timeval', encodeTimeval, decodeTimeval, tv),

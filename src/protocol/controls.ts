@@ -40,7 +40,7 @@ const specs: Record<OpcodeName, Spec> = {
   GET_DBNAME: { request: db, reply: P.string },
   ENABLE_SEQNUM: { request: db },
   UPDATE_SEQNUM: { request: db },
-  DUMP_MEMORY: { reply: P.string },
+  DUMP_MEMORY: { reply: P.text },
   GET_PID: { replyInStatus: true },
   FREEZE: none,
   GET_PNN: { replyInStatus: true },

@@ -12,7 +12,7 @@ import { Operation, Srvid } from '../../src/protocol/constants.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
 import {
   controlCodecs, messageCodec, decodeRecData, encodeRecData, splitLtdb, decodeBackupFile, encodeBackupFile,
-  dbIdForName, MAX_HOT_KEYS, type Codec, type Statistics, type DbStatistics, type VarList, type NodeMap,
+  dbIdForName, MAX_HOT_KEYS, payloadCodecs, type Codec, type TickleList, type RecBuffer, type PulldbExt, type Statistics, type DbStatistics, type VarList, type NodeMap,
 } from '../../src/protocol/payloads.js';
 
 const dir = path.resolve(__dirname, '../fixtures/golden');
@@ -100,7 +100,11 @@ describe('golden packets from real ctdb 4.17', () => {
       'GET_DB_STATISTICS', 'LIST_TUNABLES', 'GET_TUNABLE', 'SET_TUNABLE', 'GET_PUBLIC_IPS', 'GET_PUBLIC_IP_INFO',
       'GET_IFACES', 'GET_TCP_TICKLE_LIST', 'SET_BAN_STATE', 'TRANS3_COMMIT', 'SCHEDULE_FOR_DELETION',
       'TRAVERSE_START_EXT', 'GET_DB_SEQNUM', 'DB_ATTACH', 'DB_ATTACH_PERSISTENT', 'GETDBPATH', 'ADD_PUBLIC_IP',
-      'DEL_PUBLIC_IP', 'GET_NODES_FILE', 'DB_OPEN_FLAGS', 'GET_CAPABILITIES', 'GET_RUNSTATE']) {
+      'DEL_PUBLIC_IP', 'GET_NODES_FILE', 'DB_OPEN_FLAGS', 'GET_CAPABILITIES', 'GET_RUNSTATE', 'DB_PUSH_START',
+      'DB_PUSH_CONFIRM', 'WIPE_DATABASE', 'DB_TRANSACTION_START', 'DB_TRANSACTION_COMMIT', 'DB_FREEZE', 'DB_THAW',
+      'DB_SET_HEALTHY', 'TCP_ADD_DELAYED_UPDATE', 'TCP_REMOVE', 'SET_IFACE_LINK_STATE', 'CHECK_PID_SRVID',
+      'SET_LMASTERROLE', 'SET_RECMASTERROLE', 'SET_DEBUG', 'DUMP_MEMORY', 'SET_DB_READONLY', 'SET_DB_STICKY',
+      'RELEASE_IP', 'TAKEOVER_IP', 'SET_RECMODE', 'PROCESS_EXISTS', 'GET_DEBUG']) {
       expect(seen, name).toContain(name);
     }
   });
@@ -158,6 +162,30 @@ describe('golden packets from real ctdb 4.17', () => {
     expect(recs[0]!.key.toString()).toBe('k1');
     expect(splitLtdb(recs[0]!.data).data.toString()).toBe('v1');
     expect(recs[1]).toEqual({ reqid: 0, key: Buffer.alloc(0), data: Buffer.alloc(0) });
+  });
+
+  it('tickle list holds the connection addtickle registered', () => {
+    const t = fromFile('gettickles-one.json', 'GET_TCP_TICKLE_LIST').value as TickleList;
+    expect(t).toEqual({
+      addr: { family: 'inet', address: '10.254.91.1', port: 0 },
+      conns: [{ src: { family: 'inet', address: '10.254.91.200', port: 40000 }, dst: { family: 'inet', address: '10.254.91.1', port: 445 } }],
+    });
+  });
+
+  it('restoredb pushes the backup blocks as rec_buffers to the tool push srvid', () => {
+    const pushSrvid = 0xCE02000000000000n;
+    const pushes = all.filter((d) => d.file === 'restoredb.json' && d.packet.operation === Operation.REQ_MESSAGE
+      && (d.packet as { srvid: bigint }).srvid === pushSrvid);
+    expect(pushes.length).toBe(3); // one block, sent to each of the 3 nodes
+    const backup = decodeBackupFile(new Reader(fs.readFileSync(path.join(dir, 'testpers.backup'))));
+    for (const m of pushes) {
+      const data = (m.packet as { data: Buffer }).data;
+      const rb = checkPayload(payloadCodecs.recBuffer, data, `${m.what} push`) as RecBuffer;
+      expect(rb.records).toEqual(backup.records);
+    }
+    const start = all.find((d) => d.file === 'restoredb.json' && d.packet.operation === Operation.REQ_CONTROL
+      && d.opcode === Opcode.DB_PUSH_START)!.value as PulldbExt;
+    expect(start).toEqual({ dbId: dbIdForName('testpers.tdb'), lmaster: 0, srvid: pushSrvid });
   });
 
   it('decodes the backup file `ctdb backupdb` wrote and re-encodes it', () => {

@@ -6,7 +6,8 @@
  * until every node is OK, then runs each `ctdb` command below through
  * capture-proxy (CTDB_SOCKET points the tool at the proxy) and writes
  * OUTDIR/<name>.json (default test/fixtures/golden) holding the command and
- * every packet in both directions as hex. Daemons are stopped by PID at the end.
+ * every packet in both directions as hex; `backupdb` leaves OUTDIR/testpers.backup.
+ * Daemons are stopped by PID at the end.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -71,6 +72,29 @@ const COMMANDS: [string, string[]][] = [
   ['reloadnodes', ['reloadnodes']],
   ['addip', ['addip', '10.254.91.3/24', 'lo']],
   ['delip', ['delip', '10.254.91.3']],
+  ['setdebug', ['setdebug', 'NOTICE']],
+  ['dumpmemory', ['dumpmemory']],
+  ['statisticsreset', ['statisticsreset']],
+  ['setdbreadonly', ['setdbreadonly', 'testvol.tdb']],
+  ['setdbsticky', ['setdbsticky', 'testvol.tdb']],
+  ['addtickle', ['addtickle', '10.254.91.200:40000', '10.254.91.1:445']],
+  ['gettickles-one', ['gettickles', '10.254.91.1']],
+  ['deltickle', ['deltickle', '10.254.91.200:40000', '10.254.91.1:445']],
+  ['setifacelink-down', ['setifacelink', 'lo', 'down']],
+  ['setifacelink-up', ['setifacelink', 'lo', 'up']],
+  ['process-exists-srvid', ['process-exists', '1', '0xBE00000000000001']],
+  ['setlmasterrole', ['setlmasterrole', 'on']],
+  ['setleaderrole', ['setleaderrole', 'on']],
+  ['pfetch', ['pfetch', 'testpers.tdb', 'key1']],
+  ['pdelete', ['pdelete', 'testpers.tdb', 'key1']],
+  ['pstore-again', ['pstore', 'testpers.tdb', 'key1', 'value1']],
+  ['ipreallocate', ['ipreallocate']],
+  ['moveip', ['moveip', '10.254.91.1', '1']],
+  ['reloadips', ['reloadips']],
+  ['backupdb', ['backupdb', 'testpers.tdb', 'testpers.backup']],
+  ['restoredb', ['restoredb', 'testpers.backup', 'testpers.tdb']],
+  ['wipedb', ['wipedb', 'testvol.tdb']],
+  ['recover', ['recover']],
 ];
 
 function writeBase(run: string, pnn: number): string {
@@ -96,9 +120,9 @@ const envFor = (base: string, extra: Record<string, string> = {}): NodeJS.Proces
 });
 
 /** Runs the real tool without blocking the event loop (the proxy lives in this process). */
-function runCtdb(base: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function runCtdb(base: string, args: string[], extra: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(CTDB, args, { env: envFor(base, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(CTDB, args, { env: envFor(base, extra), stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let out = ''; let err = '';
     c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -133,7 +157,7 @@ async function main(): Promise<void> {
         }
       }
       proxy.clear();
-      const r = await runCtdb(bases[0]!, args, { CTDB_SOCKET: proxyPath });
+      const r = await runCtdb(bases[0]!, args, { CTDB_SOCKET: proxyPath }, outDir);
       await new Promise((res) => setTimeout(res, 100));
       const fixture = {
         command: ['ctdb', ...args].join(' '),
@@ -149,10 +173,6 @@ async function main(): Promise<void> {
         }
       }
     }
-    // A backup file from the real tool, for the backup codec.
-    const bfile = path.join(outDir, 'testpers.backup');
-    const b = await runCtdb(bases[0]!, ['backupdb', 'testpers.tdb', bfile]);
-    process.stderr.write(`backupdb: exit ${b.code} ${b.err}\n`);
     await proxy.close();
   } finally {
     for (const b of bases) await runCtdb(b, ['shutdown']);
