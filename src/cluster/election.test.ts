@@ -89,3 +89,163 @@ describe('Election with nodes starting at slightly different times', () => {
     expect(c.leaders()).toEqual([0, 0, 0]);
   });
 });
+
+/** N lock-mode elections sharing one virtual lock; lock answers arrive one step later. */
+function lockCluster(n: number, opts: { lockAvailable?: () => boolean } = {}) {
+  const nodes = Array.from({ length: n }, (_, pnn) =>
+    new Election({ myPnn: pnn, priorityTime: 1000, leaderTimeoutMs: 2000, electionTimeoutMs: 500, lock: true }));
+  const alive = nodes.map(() => true);
+  let holder: number | undefined;
+  let now = 0;
+  const recmodeActive: number[] = [];
+  const pendingTakes: number[] = [];
+  const deliver = (from: number, acts: ElectionAction[]): void => {
+    for (const a of acts) {
+      if (!alive[from]) return;
+      if (a.type === 'send-leader') {
+        nodes.forEach((x, i) => { if (i !== from && alive[i]) deliver(i, x.onLeader(a.pnn, now, n - 1)); });
+      } else if (a.type === 'take-lock') {
+        pendingTakes.push(from);
+      } else if (a.type === 'release-lock') {
+        if (holder === from) holder = undefined;
+      } else if (a.type === 'recmode-active') {
+        recmodeActive.push(from);
+      } else if (a.type === 'send-election') {
+        throw new Error('lock mode must not send election messages');
+      }
+    }
+  };
+  const step = (): void => {
+    now += 100;
+    for (const pnn of pendingTakes.splice(0)) {
+      if (!alive[pnn]) continue;
+      const free = holder === undefined && (opts.lockAvailable?.() ?? true);
+      if (free) holder = pnn;
+      deliver(pnn, nodes[pnn]!.onLockResult(free ? 'held' : 'contended', now));
+    }
+    nodes.forEach((x, i) => { if (alive[i]) deliver(i, x.tick(now, n - 1)); });
+  };
+  const run = (ms: number): void => { for (let t = 0; t < ms; t += 100) step(); };
+  const kill = (pnn: number): void => { alive[pnn] = false; if (holder === pnn) holder = undefined; };
+  const loseLock = (pnn: number): void => {
+    if (holder === pnn) holder = undefined;
+    deliver(pnn, nodes[pnn]!.onLockLost(now, n - 1));
+  };
+  return {
+    nodes, alive, run, kill, loseLock, recmodeActive, deliver,
+    holder: () => holder, now: () => now,
+    leaders: () => nodes.filter((_, i) => alive[i]).map((x) => x.leader),
+    isLeader: () => nodes.map((x, i) => alive[i] && x.isLeader(now)),
+  };
+}
+
+describe('Election with a cluster lock', () => {
+  it('the lock holder leads and every node agrees', () => {
+    const c = lockCluster(3);
+    c.run(5000);
+    const h = c.holder();
+    expect(h).toBeDefined();
+    expect(c.leaders()).toEqual([h, h, h]);
+    expect(c.isLeader().filter(Boolean)).toHaveLength(1);
+    expect(c.recmodeActive.length).toBeGreaterThan(0);
+  });
+
+  it('nobody leads while the lock is held elsewhere, and a node leads once it frees up', () => {
+    let available = false;
+    const c = lockCluster(3, { lockAvailable: () => available });
+    c.run(6000);
+    expect(c.holder()).toBeUndefined();
+    expect(c.isLeader().some(Boolean)).toBe(false);
+    expect(c.leaders().every((l) => l === Pnn.UNKNOWN)).toBe(true);
+    available = true;
+    c.run(6000);
+    const h = c.holder();
+    expect(h).toBeDefined();
+    expect(c.leaders()).toEqual([h, h, h]);
+  });
+
+  it('a node without the LEADER capability never takes the lock', () => {
+    const c = lockCluster(3);
+    c.nodes[0]!.capable = false;
+    c.nodes[1]!.capable = false;
+    c.run(5000);
+    expect(c.holder()).toBe(2);
+    expect(c.leaders()).toEqual([2, 2, 2]);
+  });
+
+  it('a leader losing the LEADER capability releases the lock and another node takes it', () => {
+    const c = lockCluster(3);
+    c.run(5000);
+    const old = c.holder()!;
+    const e = c.nodes[old]!;
+    e.capable = false;
+    const acts = e.checkLeader(c.now(), 0, true, 2);
+    expect(acts[0]).toEqual({ type: 'recmode-active' });
+    expect(acts.findIndex((a) => a.type === 'release-lock'))
+      .toBeLessThan(acts.findIndex((a) => a.type === 'send-leader'));
+    expect(e.lockHeld).toBe(false);
+    c.deliver(old, acts);
+    expect(c.holder()).toBeUndefined();
+    c.run(6000);
+    const h = c.holder();
+    expect(h).toBeDefined();
+    expect(h).not.toBe(old);
+    expect(c.leaders()).toEqual([h, h, h]);
+  });
+
+  it('a banned leader yields', () => {
+    const c = lockCluster(3);
+    c.run(5000);
+    const old = c.holder()!;
+    const e = c.nodes[old]!;
+    e.myFlags = NodeFlag.BANNED;
+    c.deliver(old, e.checkLeader(c.now(), e.myFlags, true, 2));
+    expect(c.holder()).toBeUndefined();
+    c.run(6000);
+    const h = c.holder();
+    expect(h).not.toBe(old);
+    expect(h).toBeDefined();
+    expect(c.leaders()).toEqual([h, h, h]);
+  });
+
+  it('lock lost: the leader steps down, forces an election, and the lock is re-taken', () => {
+    const c = lockCluster(3);
+    c.run(5000);
+    const old = c.holder()!;
+    const before = c.recmodeActive.length;
+    c.loseLock(old);
+    expect(c.nodes[old]!.isLeader(c.now())).toBe(false);
+    expect(c.recmodeActive.length).toBeGreaterThan(before);
+    c.run(6000);
+    const h = c.holder();
+    expect(h).toBeDefined();
+    expect(c.leaders()).toEqual([h, h, h]);
+    expect(c.isLeader().filter(Boolean)).toHaveLength(1);
+  });
+
+  it('the leader dies: after the leader timeout another node takes the lock', () => {
+    const c = lockCluster(3);
+    c.run(5000);
+    const old = c.holder()!;
+    c.kill(old);
+    c.run(8000);
+    const h = c.holder();
+    expect(h).toBeDefined();
+    expect(h).not.toBe(old);
+    expect(c.leaders()).toEqual([h, h]);
+  });
+
+  it('a lock answer arriving after the capability went away is released at once', () => {
+    const e = new Election({ myPnn: 0, priorityTime: 0, leaderTimeoutMs: 2000, electionTimeoutMs: 500, lock: true });
+    expect(e.startElection(0, 0)).toContainEqual({ type: 'take-lock' });
+    e.capable = false;
+    expect(e.onLockResult('held', 100)).toEqual([{ type: 'release-lock' }]);
+    expect(e.isLeader(100)).toBe(false);
+  });
+
+  it('ignores election messages', () => {
+    const e = new Election({ myPnn: 0, priorityTime: 0, leaderTimeoutMs: 2000, electionTimeoutMs: 500, lock: true });
+    expect(e.onElection({ pnn: 1, priorityTime: 5, nodeFlags: 0, numConnected: 1 }, 0, 1)).toEqual([]);
+    expect(e.leader).toBe(Pnn.UNKNOWN);
+  });
+});
