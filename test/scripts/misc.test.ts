@@ -7,10 +7,10 @@ import { REPO, ScriptSandbox } from './harness.js';
 let sb: ScriptSandbox | undefined;
 afterEach(() => { sb?.cleanup(); sb = undefined; });
 
-const OURS = new Set(['11.natgw.script', '91.lvs.script']); // written by another engineer, checked there
+const OTHERS = new Set(['11.natgw.script', '91.lvs.script']); // written by another engineer, checked there
 const shellFiles = (): string[] => {
   const ev = join(REPO, 'events');
-  const legacy = readdirSync(join(ev, 'legacy')).filter((f) => f.endsWith('.script') && !OURS.has(f)).map((f) => `legacy/${f}`);
+  const legacy = readdirSync(join(ev, 'legacy')).filter((f) => f.endsWith('.script') && !OTHERS.has(f)).map((f) => `legacy/${f}`);
   const checks = readdirSync(join(ev, 'nfs-checks.d')).map((f) => `nfs-checks.d/${f}`);
   return ['functions', 'notify.sh', 'debug-hung-script.sh', 'statd-callout', 'nfs-linux-kernel-callout', 'nfs-ganesha-callout',
     'script.options', ...legacy, ...checks];
