@@ -215,6 +215,22 @@ describe('opening', () => {
     expect(tdbJenkinsHash(Buffer.from('key1'))).toBe(0x1de0df49);
   });
 
+  it('counts changes once seqnum is enabled and reports open transactions', () => {
+    const t = fresh(persistentOpenFlags());
+    t.store(b('a'), b('1'));
+    expect(t.seqnum).toBe(0);
+    t.enableSeqnum();
+    expect(t.flags & TdbFlag.SEQNUM).toBe(TdbFlag.SEQNUM);
+    t.store(b('a'), b('2'));
+    t.delete(b('a'));
+    expect(t.seqnum).toBe(2);
+    expect(t.inTransaction).toBe(false);
+    t.transactionStart();
+    expect(t.inTransaction).toBe(true);
+    t.transactionCancel();
+    expect(t.inTransaction).toBe(false);
+  });
+
   it('keeps TdbFlag values equal to what libtdb reports back', () => {
     const t = fresh(TdbFlag.NOSYNC | TdbFlag.SEQNUM | TdbFlag.ALLOW_NESTING);
     expect(t.flags & 0xffff).toBe(64 | 128 | 512);
