@@ -202,6 +202,33 @@ describe('opening', () => {
     expect(process.memoryUsage().rss - rss0).toBeLessThan(150 * 1048576);
   });
 
+  it('without check, a read past the truncated end fails naming the file', () => {
+    const p = join(dir, 'cut2.tdb');
+    const t = TdbFile.open(p, { hashSize: 17 });
+    for (let i = 0; i < 200; i++) t.store(b(`key${i}`), Buffer.alloc(200, i));
+    t.close();
+    truncateSync(p, Math.floor(statSync(p).size / 2));
+    const u = TdbFile.open(p);
+    open.push(u);
+    let failure: unknown;
+    for (let i = 0; i < 200 && !failure; i++) {
+      try { u.fetch(b(`key${i}`)); } catch (err) { failure = err; }
+    }
+    expect(failure).toMatchObject({ code: 'EIO', message: expect.stringContaining(p) });
+  });
+
+  it('opens read-only and refuses writes', () => {
+    const p = join(dir, 'ro.tdb');
+    const w = TdbFile.open(p);
+    w.store(b('k'), b('v'));
+    w.close();
+    const t = TdbFile.open(p, { openFlags: 0 });
+    open.push(t);
+    expect(t.fetch(b('k'))).toEqual(b('v'));
+    expect(() => t.store(b('k'), b('x'))).toThrow(expect.objectContaining({ message: expect.stringContaining(p) }));
+    expect(t.fetch(b('k'))).toEqual(b('v'));
+  });
+
   it('throws EBADF after close', () => {
     const t = TdbFile.open(join(dir, 'closed.tdb'));
     t.close();
