@@ -152,9 +152,14 @@ function assertLooksLikeTdb(path: string): void {
   try { size = statSync(path).size; } catch { return; }
   if (size === 0) return;
   const head = Buffer.alloc(TDB_HEADER_SIZE);
-  const fd = openSync(path, 'r');
   let got: number;
-  try { got = readSync(fd, head, 0, TDB_HEADER_SIZE, 0); } finally { closeSync(fd); }
+  try {
+    const fd = openSync(path, 'r');
+    try { got = readSync(fd, head, 0, TDB_HEADER_SIZE, 0); } finally { closeSync(fd); }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new CtdbError(code, `cannot read TDB header of ${path}: ${code}`, { cause: err });
+  }
   const corrupt = (why: string): CtdbError =>
     new CtdbError('EIO', `refusing to open ${path}: not a valid TDB file (${why}); it was left untouched`);
   if (got < TDB_HEADER_SIZE) throw corrupt(`only ${got} bytes, shorter than the ${TDB_HEADER_SIZE}-byte header`);

@@ -229,6 +229,10 @@ describe('opening', () => {
     expect(t.fetch(b('k'))).toEqual(b('v'));
   });
 
+  it('names the path when it is a directory', () => {
+    expect(() => TdbFile.open(dir)).toThrow(expect.objectContaining({ code: 'EISDIR', message: expect.stringContaining(dir) }));
+  });
+
   it('throws EBADF after close', () => {
     const t = TdbFile.open(join(dir, 'closed.tdb'));
     t.close();
