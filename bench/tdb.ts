@@ -83,6 +83,6 @@ if (values.compare) {
   process.stdout.write('Debian tdbtool speed (C, same libtdb, default hash size):\n');
   const path = join(dir, 'tdbtool-speed.tdb');
   const out = execFileSync('tdbtool', [], { input: `create ${path}\nspeed\nquit\n`, encoding: 'utf8' });
-  for (const line of out.split('\n')) if (/Testing|ops\/sec/.test(line)) process.stdout.write(`  ${line.replace(/^tdb> /, '').trim()}\n`);
+  for (const line of out.split('\n')) if (/Testing|ops\/sec/.test(line)) process.stdout.write(`  ${line.replace(/tdb> /g, '').trim()}\n`);
 }
 if (!values.dir) rmSync(dir, { recursive: true, force: true });
