@@ -14,6 +14,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCaptureProxy } from './capture-proxy.js';
+import { readTcpStreams } from './pcap.js';
+import { PacketFramer } from '../../src/protocol/framer.js';
+import { decodePacket } from '../../src/protocol/packets.js';
+import { Operation } from '../../src/protocol/constants.js';
 
 const CTDBD = '/usr/sbin/ctdbd';
 const CTDB = '/usr/bin/ctdb';
@@ -131,12 +135,59 @@ function runCtdb(base: string, args: string[], extra: Record<string, string> = {
   });
 }
 
+/** A request and, for controls, its reply, as hex. */
+interface Exchange { kind: string; flow: string; request: string; replyFlow?: string; reply?: string }
+
+/**
+ * Frames every node connection, pairs REQ_CONTROL with REPLY_CONTROL (the reply
+ * travels on the other node's connection: same reqid, nodes swapped) and keeps
+ * up to 2 exchanges of each kind (control opcode, message srvid class, operation).
+ */
+function writeNodeTraffic(pcap: Buffer, out: string): void {
+  const pkts = readTcpStreams(pcap).flatMap((st) => new PacketFramer().push(st.data).map((b) => ({ flow: st.flow, b, h: decodePacket(b) })));
+  const replies = new Map<string, { flow: string; b: Buffer }>();
+  for (const p of pkts) {
+    if (p.h.operation === Operation.REPLY_CONTROL) replies.set(`${p.h.destnode}>${p.h.srcnode}:${p.h.reqid}`, p);
+  }
+  const perKind = new Map<string, number>();
+  const exchanges: Exchange[] = [];
+  for (const p of pkts) {
+    if (p.h.operation === Operation.REPLY_CONTROL) continue;
+    const h = p.h;
+    const kind = h.operation === Operation.REQ_CONTROL ? `control ${h.opcode}`
+      : h.operation === Operation.REQ_MESSAGE ? `message 0x${(h.srvid >> 48n).toString(16)}`
+        : `operation ${h.operation}`;
+    const n = perKind.get(kind) ?? 0;
+    if (n >= 2) continue;
+    const e: Exchange = { kind, flow: p.flow, request: p.b.toString('hex') };
+    if (h.operation === Operation.REQ_CONTROL && (h.flags & 1) === 0) {
+      const r = replies.get(`${h.srcnode}>${h.destnode}:${h.reqid}`);
+      if (!r) continue; // reply fell outside the capture
+      e.replyFlow = r.flow; e.reply = r.b.toString('hex');
+    }
+    perKind.set(kind, n + 1);
+    exchanges.push(e);
+  }
+  fs.writeFileSync(out, JSON.stringify({ source: 'tcpdump of ctdbd 4.17 node connections (port 4379)', exchanges }, null, 1) + '\n');
+  process.stderr.write(`node traffic: ${pkts.length} packets, kept ${exchanges.length} exchanges of ${perKind.size} kinds\n`);
+}
+
 async function main(): Promise<void> {
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'ctdb-golden-'));
   fs.mkdirSync(path.join(run, 'shared'));
   const bases = ADDRS.map((_, i) => writeBase(run, i));
+  // Node-to-node traffic: tcpdump on loopback, only between our three node addresses (127.0.0.88/29).
+  const pcapPath = path.join(run, 'nodes.pcap');
+  const dump = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-w', pcapPath,
+    'tcp port 4379 and src net 127.0.0.88/29 and dst net 127.0.0.88/29'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    dump.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('listening on')) resolve(); });
+    dump.on('error', reject);
+    dump.on('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
+  });
   const daemons = bases.map((b) => spawn(CTDBD, ['-i'], { env: envFor(b), stdio: ['ignore', 'ignore', 'ignore'] }));
-  const pids = daemons.map((d) => d.pid!);
+  const pids = [...daemons.map((d) => d.pid!), dump.pid!];
   process.stderr.write(`ctdbd pids ${pids.join(' ')} in ${run}\n`);
   try {
     let ok = false;
@@ -174,6 +225,15 @@ async function main(): Promise<void> {
       }
     }
     await proxy.close();
+    // Cross-node activity: migrations from the other nodes, a delete for vacuuming, a cluster-wide traverse.
+    for (const [i, args] of [[1, ['writekey', 'testvol.tdb', 'k1', 'n1']], [2, ['writekey', 'testvol.tdb', 'k2', 'n2']],
+      [1, ['deletekey', 'testvol.tdb', 'k2']], [1, ['catdb', 'testvol.tdb']], [2, ['readkey', 'testvol.tdb', 'k1']]] as const) {
+      await runCtdb(bases[i]!, [...args]);
+    }
+    await new Promise((r) => setTimeout(r, 12_000)); // one VacuumInterval (10 s)
+    process.kill(dump.pid!, 'SIGINT');
+    await new Promise((r) => dump.once('exit', r));
+    writeNodeTraffic(fs.readFileSync(pcapPath), path.join(outDir, 'node-traffic.json'));
   } finally {
     for (const b of bases) await runCtdb(b, ['shutdown']);
     await new Promise((r) => setTimeout(r, 1000));
