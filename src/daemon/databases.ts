@@ -1,0 +1,434 @@
+/**
+ * The daemon's clustered databases: the registry of attached databases and
+ * the controls and packets that work on them (attach/detach, dbmap, paths,
+ * record migration, cluster-wide traverse, persistent commits, and the
+ * freeze/transaction/pull/push controls recovery and restoredb use).
+ */
+import { CtdbError } from '../common/errors.js';
+import { CallEngine } from '../db/calls.js';
+import { LocalDb, type DbKind } from '../db/local-db.js';
+import { RecordLocks } from '../db/record-locks.js';
+import { Reader, Writer, writeAll } from '../protocol/buffer.js';
+import { Operation, RecMode } from '../protocol/constants.js';
+import { jenkinsHash } from '../protocol/hash.js';
+import { Opcode } from '../protocol/opcodes.js';
+import type { Packet, ReqCall, ReqControl } from '../protocol/packets.js';
+import {
+  LTDB_HEADER_SIZE, decodePulldbExt, decodeRecBuffer, decodeRecData, decodeTransdb, decodeTraverseAllExt,
+  decodeTraverseStart, decodeTraverseStartExt, encodeDbStatistics, encodeDbidMap, encodeRecBuffer, encodeRecData,
+  encodeTraverseAllExt, type RecData,
+} from '../protocol/payloads.js';
+import type { ClientConn } from './clients.js';
+import type { ControlReply } from './controls.js';
+import type { Ctdbd } from './ctdbd.js';
+
+const ok = (data?: Buffer): ControlReply => ({ status: 0, data });
+const fail = (errmsg = ''): ControlReply => ({ status: -1, errmsg });
+const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
+const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
+const hex8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+
+/** The key of a persistent database's sequence number record (NUL included). */
+export const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
+/** Records streamed per DB_PULL message (bytes). */
+const PULL_CHUNK = 1_000_000;
+
+function cName(data: Buffer): string {
+  const z = data.indexOf(0);
+  return data.subarray(0, z < 0 ? data.length : z).toString('utf8');
+}
+
+interface Entry { db: LocalDb; locks: RecordLocks }
+interface Traverse { client: ClientConn; srvid: bigint; waiting: Set<number>; timer: NodeJS.Timeout; clientPnn: number }
+interface Push { srvid: bigint; count: number }
+
+/** Attached databases of one daemon and every control that works on them. */
+export class Databases {
+  private readonly byId = new Map<number, Entry>();
+  readonly calls: CallEngine;
+  private readonly deferred: Array<() => void> = [];
+  private deferTimer?: NodeJS.Timeout;
+  private resendTimer?: NodeJS.Timeout;
+  private traverseId = 1;
+  private readonly traverses = new Map<number, Traverse>();
+  private readonly pushes = new Map<number, Push>();
+
+  constructor(private readonly d: Ctdbd) {
+    this.calls = new CallEngine({
+      pnn: d.pnn,
+      generation: () => d.vnnmap.generation,
+      lmaster: (hash) => (d.vnnmap.map.length === 0 ? undefined : d.vnnmap.map[hash % d.vnnmap.map.length]),
+      send: (pnn, p) => { if (pnn === d.pnn) this.onNodePacket(d.pnn, p); else d.sendToNode(pnn, p); },
+      db: (id) => this.byId.get(id),
+      hash: (key) => jenkinsHash(key),
+      warn: (fields, msg) => d.log.warn(fields, msg),
+    });
+    this.registerControls();
+    for (const op of [Operation.REQ_CALL, Operation.REQ_DMASTER, Operation.REPLY_DMASTER, Operation.REPLY_ERROR]) {
+      d.onNodeOperation(op, (pnn, p) => this.onNodePacket(pnn, p));
+    }
+    d.onClientOperation(Operation.REQ_CALL, (c, p) => this.onClientCall(c, p as ReqCall));
+    this.resendTimer = setInterval(() => { if (this.calls.pendingCount > 0) this.calls.resendStale(); }, 500);
+    this.resendTimer.unref();
+    d.onStop(() => this.close());
+  }
+
+  /** The database with `dbId`, if attached. */
+  get(dbId: number): LocalDb | undefined { return this.byId.get(dbId)?.db; }
+
+  /** Every attached database, newest first (GET_DBMAP order). */
+  list(): LocalDb[] { return [...this.byId.values()].map((e) => e.db).reverse(); }
+
+  /**
+   * Attaches `name` as `kind` (same id when already attached). Throws
+   * CtdbError EINVAL for a conflicting kind or an id collision, and the open
+   * error (naming the file) when the TDB cannot be opened.
+   */
+  attach(name: string, kind: DbKind): { db: LocalDb; created: boolean } {
+    for (const e of this.byId.values()) {
+      if (e.db.name !== name) continue;
+      if (e.db.kind !== kind) throw new CtdbError('EINVAL', `database ${name} is already attached as ${e.db.kind}, not ${kind}`);
+      return { db: e.db, created: false };
+    }
+    const c = this.d.opts.config.database;
+    const db = LocalDb.open(name, kind, {
+      pnn: this.d.pnn, dirs: c, mutexes: c.tdbMutexes, hashSize: this.d.tunable('DatabaseHashSize') || 10007,
+    });
+    const clash = this.byId.get(db.id);
+    if (clash) {
+      db.close();
+      throw new CtdbError('EINVAL', `database id ${hex8(db.id)} of ${name} collides with ${clash.db.name}`);
+    }
+    const locks = new RecordLocks(() => db.tdb, (err) => this.d.log.warn({ err, db: name }, 'record operation failed'));
+    this.byId.set(db.id, { db, locks });
+    this.d.log.info({ db: name, id: hex8(db.id), kind, path: db.path }, 'database attached');
+    return { db, created: true };
+  }
+
+  private close(): void {
+    clearInterval(this.resendTimer);
+    if (this.deferTimer) clearInterval(this.deferTimer);
+    for (const t of this.traverses.values()) clearTimeout(t.timer);
+    this.calls.failAll();
+    for (const e of this.byId.values()) { e.locks.clear(); try { e.db.close(); } catch { /* closing anyway */ } }
+    this.byId.clear();
+  }
+
+  private entry(data: Buffer): Entry {
+    if (data.length < 4) throw new CtdbError('EINVAL', 'control data too short for a db id');
+    const id = data.readUInt32LE(0);
+    const e = this.byId.get(id);
+    if (!e) throw new CtdbError('ENOENT', `unknown database ${hex8(id)}`);
+    return e;
+  }
+
+  // ------------------------------------------------------------ packets
+
+  private onClientCall(c: ClientConn, p: ReqCall): void {
+    const run = (): void => this.calls.localCall(p.dbId, p.key, p.callId, p.flags, (status, data) => {
+      c.send({
+        operation: Operation.REPLY_CALL, generation: this.d.vnnmap.generation, destnode: p.srcnode, srcnode: this.d.pnn,
+        reqid: p.reqid, status, data,
+      });
+    });
+    if (this.d.recmode === RecMode.ACTIVE || this.byId.get(p.dbId)?.db.frozen) this.defer(run);
+    else run();
+  }
+
+  /** Holds client calls until recovery ends (checked every 100 ms). */
+  private defer(fn: () => void): void {
+    this.deferred.push(fn);
+    this.deferTimer ??= setInterval(() => {
+      if (this.d.recmode === RecMode.ACTIVE) return;
+      clearInterval(this.deferTimer); this.deferTimer = undefined;
+      const fns = this.deferred.splice(0);
+      for (const f of fns) f();
+    }, 100);
+  }
+
+  private onNodePacket(_pnn: number, p: Packet): void {
+    switch (p.operation) {
+      case Operation.REQ_CALL: this.calls.onReqCall(p); return;
+      case Operation.REQ_DMASTER: this.calls.onReqDmaster(p); return;
+      case Operation.REPLY_DMASTER: this.calls.onReplyDmaster(p); return;
+      case Operation.REPLY_ERROR: this.calls.onReplyError(p.reqid, p.status, p.msg); return;
+      default:
+    }
+  }
+
+  // ------------------------------------------------------------ controls
+
+  private registerControls(): void {
+    const d = this.d;
+    const reg = (op: number, h: (req: ReqControl, c: ClientConn | undefined) => ControlReply | Promise<ControlReply>): void => {
+      d.registerControl(op, async (req, c) => {
+        try { return await h(req, c); } catch (err) {
+          d.log.warn({ err, opcode: op }, 'database control failed');
+          return fail(err instanceof Error ? err.message : String(err));
+        }
+      });
+    };
+    const attach = (kind: DbKind) => (req: ReqControl, c: ClientConn | undefined): ControlReply => {
+      const name = cName(req.data);
+      const { db, created } = this.attach(name, kind);
+      // A database created for a client is attached on every connected node too.
+      if (created && c) for (const peer of d.membership.connectedPeers()) d.sendControlNoReply(peer, req.opcode, cstr(name));
+      return ok(u32(db.id));
+    };
+    reg(Opcode.DB_ATTACH, attach('volatile'));
+    reg(Opcode.DB_ATTACH_PERSISTENT, attach('persistent'));
+    reg(Opcode.DB_ATTACH_REPLICATED, attach('replicated'));
+    reg(Opcode.GET_DBMAP, () => ok(writeAll(encodeDbidMap, { dbs: this.list().map((db) => ({ dbId: db.id, flags: db.flags })) })));
+    reg(Opcode.GETDBPATH, (req) => ok(cstr(this.entry(req.data).db.path)));
+    reg(Opcode.GET_DBNAME, (req) => ok(cstr(this.entry(req.data).db.name)));
+    reg(Opcode.DB_OPEN_FLAGS, (req) => { const w = new Writer(4); w.i32(this.entry(req.data).db.openFlags); return ok(w.finish()); });
+    reg(Opcode.DB_GET_HEALTH, (req) => { const h = this.entry(req.data).db.health; return ok(h === '' ? Buffer.alloc(0) : cstr(h)); });
+    reg(Opcode.DB_SET_HEALTHY, (req) => { this.entry(req.data).db.health = ''; return ok(); });
+    reg(Opcode.GET_DB_STATISTICS, (req) => {
+      const e = this.entry(req.data);
+      const s = e.db.counters.snapshot();
+      s.locks.numPending = e.locks.pending;
+      return ok(writeAll(encodeDbStatistics, s));
+    });
+    reg(Opcode.SET_DB_READONLY, (req) => {
+      const { db } = this.entry(req.data);
+      if (db.persistent) return fail(`cannot set READONLY on ${db.kind} database ${db.name}`);
+      db.flags |= 0x02;
+      return ok();
+    });
+    reg(Opcode.SET_DB_STICKY, (req) => {
+      const { db } = this.entry(req.data);
+      if (db.persistent) return fail(`cannot set STICKY on ${db.kind} database ${db.name}`);
+      db.flags |= 0x04;
+      return ok();
+    });
+    reg(Opcode.ENABLE_SEQNUM, (req) => { this.entry(req.data).db.seqnumEnabled = true; return ok(); });
+    reg(Opcode.UPDATE_SEQNUM, (req) => { this.entry(req.data); return ok(); });
+    reg(Opcode.GET_DB_SEQNUM, (req) => {
+      const { db } = this.entry(req.data);
+      const w = new Writer(8); w.u64(readSeqnum(db));
+      return ok(w.finish());
+    });
+    reg(Opcode.DB_DETACH, (req) => {
+      const e = this.entry(req.data);
+      if (e.db.persistent) return fail(`database ${e.db.name} is not volatile`);
+      if (d.tunable('AllowClientDBAttach') !== 0) return fail('detach needs AllowClientDBAttach=0');
+      e.locks.clear();
+      this.byId.delete(e.db.id);
+      e.db.close();
+      d.log.info({ db: e.db.name }, 'database detached');
+      return ok();
+    });
+    reg(Opcode.SCHEDULE_FOR_DELETION, () => ok());
+    reg(Opcode.TRAVERSE_START, (req, c) => this.traverseStart(req, c, false));
+    reg(Opcode.TRAVERSE_START_EXT, (req, c) => this.traverseStart(req, c, true));
+    reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
+    reg(Opcode.TRAVERSE_DATA, (req) => { this.traverseData(req.data); return ok(); });
+    reg(Opcode.TRANS3_COMMIT, (req) => this.trans3Commit(req));
+    reg(Opcode.UPDATE_RECORD, (req) => {
+      const buf = decodeRecBuffer(new Reader(req.data));
+      const e = this.byId.get(buf.dbId);
+      if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
+      applyRecords(e.db, buf.records);
+      return ok();
+    });
+    // Recovery and restoredb.
+    reg(Opcode.DB_FREEZE, (req) => { const e = this.entry(req.data); e.db.frozen = true; e.locks.pause(); return ok(); });
+    reg(Opcode.DB_THAW, (req) => {
+      const e = this.entry(req.data);
+      e.db.frozen = false; e.db.transactionId = undefined; e.locks.resume();
+      return ok();
+    });
+    reg(Opcode.DB_TRANSACTION_START, (req) => {
+      const t = decodeTransdb(new Reader(req.data));
+      const e = this.entry(req.data);
+      if (!e.db.frozen) return fail(`database ${e.db.name} is not frozen`);
+      e.db.transactionId = t.tid;
+      e.db.tdb.transactionStart();
+      return ok();
+    });
+    reg(Opcode.DB_TRANSACTION_COMMIT, (req) => {
+      const t = decodeTransdb(new Reader(req.data));
+      const e = this.entry(req.data);
+      if (e.db.transactionId !== t.tid) return fail(`no transaction ${t.tid} on ${e.db.name}`);
+      e.db.tdb.transactionCommit();
+      e.db.transactionId = undefined;
+      return ok();
+    });
+    reg(Opcode.DB_TRANSACTION_CANCEL, (req) => {
+      const e = this.entry(req.data);
+      if (e.db.transactionId === undefined) return fail(`no transaction on ${e.db.name}`);
+      e.db.tdb.transactionCancel();
+      e.db.transactionId = undefined;
+      return ok();
+    });
+    reg(Opcode.WIPE_DATABASE, (req) => {
+      const t = decodeTransdb(new Reader(req.data));
+      const e = this.entry(req.data);
+      if (!e.db.frozen || e.db.transactionId !== t.tid) return fail(`database ${e.db.name} is not frozen in transaction ${t.tid}`);
+      e.db.tdb.wipeAll();
+      return ok();
+    });
+    reg(Opcode.DB_PUSH_START, (req) => {
+      const p = decodePulldbExt(new Reader(req.data));
+      const e = this.entry(req.data);
+      if (!e.db.frozen) return fail(`database ${e.db.name} is not frozen`);
+      const push: Push = { srvid: p.srvid, count: 0 };
+      this.pushes.set(p.dbId, push);
+      d.onMessage(p.srvid, (data) => {
+        const buf = decodeRecBuffer(new Reader(data));
+        for (const r of buf.records) {
+          if (r.data.length < LTDB_HEADER_SIZE) continue;
+          e.db.tdb.store(r.key, r.data);
+          push.count++;
+        }
+      });
+      return ok();
+    });
+    reg(Opcode.DB_PUSH_CONFIRM, (req) => {
+      const e = this.entry(req.data);
+      const p = this.pushes.get(e.db.id);
+      if (!p) return fail(`no push in progress on ${e.db.name}`);
+      this.pushes.delete(e.db.id);
+      d.onMessage(p.srvid, () => {});
+      return ok(u32(p.count));
+    });
+    reg(Opcode.DB_PULL, (req) => {
+      const p = decodePulldbExt(new Reader(req.data));
+      const e = this.entry(req.data);
+      return ok(u32(this.pull(e.db, req.srcnode, p.srvid)));
+    });
+  }
+
+  /** Streams every record with data to `srvid` on `pnn` in rec_buffers; returns the count. */
+  private pull(db: LocalDb, pnn: number, srvid: bigint): number {
+    let recs: RecData[] = [];
+    let size = 0; let count = 0;
+    const flush = (): void => {
+      this.d.sendMessage(pnn, srvid, writeAll(encodeRecBuffer, { dbId: db.id, records: recs }));
+      recs = []; size = 0;
+    };
+    db.tdb.traverse((key, value) => {
+      if (value.length < LTDB_HEADER_SIZE) return;
+      recs.push({ reqid: 0, key, data: value });
+      size += 16 + key.length + value.length; count++;
+      if (size >= PULL_CHUNK) flush();
+    }, { readOnly: true });
+    if (recs.length > 0 || count === 0) flush();
+    return count;
+  }
+
+  private traverseStart(req: ReqControl, c: ClientConn | undefined, ext: boolean): ControlReply {
+    if (!c) return fail('traverse start from a node');
+    const t = ext ? decodeTraverseStartExt(new Reader(req.data)) : { ...decodeTraverseStart(new Reader(req.data)), withEmptyRecords: false };
+    const e = this.byId.get(t.dbId);
+    if (!e) return fail(`unknown database ${hex8(t.dbId)}`);
+    const d = this.d;
+    const nodes = e.db.persistent ? [d.pnn] : [...new Set([d.pnn, ...d.membership.activeNodes()])];
+    const id = this.traverseId++;
+    const timer = setTimeout(() => this.endTraverse(id), Math.max(1, d.tunable('TraverseTimeout') || 20) * 1000);
+    this.traverses.set(id, { client: c, srvid: t.srvid, waiting: new Set(nodes), timer, clientPnn: req.srcnode });
+    const all = writeAll(encodeTraverseAllExt, { dbId: t.dbId, reqid: id, pnn: d.pnn, clientReqid: t.reqid, srvid: t.srvid, withEmptyRecords: t.withEmptyRecords });
+    // Runs after the reply so the client sees the control answered before the records.
+    setImmediate(() => {
+      for (const pnn of nodes) {
+        if (pnn === d.pnn) this.traverseAll({ data: all } as ReqControl);
+        else d.sendControlNoReply(pnn, Opcode.TRAVERSE_ALL_EXT, all);
+      }
+    });
+    return ok();
+  }
+
+  /** TRAVERSE_ALL(_EXT): send our records for the traverse back to its origin node. */
+  private traverseAll(req: Pick<ReqControl, 'data'>): void {
+    const t = decodeTraverseAllExt(new Reader(req.data));
+    const d = this.d;
+    const send = (rec: RecData): void => {
+      const data = writeAll(encodeRecData, rec);
+      if (t.pnn === d.pnn) this.traverseData(data); else d.sendControlNoReply(t.pnn, Opcode.TRAVERSE_DATA, data);
+    };
+    const e = this.byId.get(t.dbId);
+    if (e) {
+      e.db.tdb.traverse((key, value) => {
+        if (value.length < LTDB_HEADER_SIZE) return;
+        if (!e.db.persistent && value.readUInt32LE(8) !== d.pnn) return;
+        if (!t.withEmptyRecords && value.length === LTDB_HEADER_SIZE) return;
+        if (key.equals(SEQNUM_KEY)) return;
+        send({ reqid: t.reqid, key, data: value });
+      }, { readOnly: true });
+    }
+    send({ reqid: t.reqid, key: Buffer.alloc(0), data: Buffer.alloc(0) });
+  }
+
+  private traverseData(data: Buffer): void {
+    const rec = decodeRecData(new Reader(data));
+    const t = this.traverses.get(rec.reqid);
+    if (!t) return;
+    if (rec.key.length === 0 && rec.data.length === 0) {
+      // End marker: which node sent it is not carried, so count them.
+      const first = t.waiting.values().next().value as number | undefined;
+      if (first !== undefined) t.waiting.delete(first);
+      if (t.waiting.size === 0) this.endTraverse(rec.reqid);
+      return;
+    }
+    this.sendToClient(t, writeAll(encodeRecData, { reqid: 0, key: rec.key, data: rec.data }));
+  }
+
+  private endTraverse(id: number): void {
+    const t = this.traverses.get(id);
+    if (!t) return;
+    clearTimeout(t.timer);
+    this.traverses.delete(id);
+    this.sendToClient(t, writeAll(encodeRecData, { reqid: 0, key: Buffer.alloc(0), data: Buffer.alloc(0) }));
+  }
+
+  private sendToClient(t: Traverse, data: Buffer): void {
+    t.client.send({
+      operation: Operation.REQ_MESSAGE, generation: this.d.vnnmap.generation, destnode: t.clientPnn, srcnode: this.d.pnn,
+      reqid: 0, srvid: t.srvid, data,
+    });
+  }
+
+  /** TRANS3_COMMIT: apply the batch here and on every other active node. */
+  private async trans3Commit(req: ReqControl): Promise<ControlReply> {
+    const d = this.d;
+    const buf = decodeRecBuffer(new Reader(req.data));
+    const e = this.byId.get(buf.dbId);
+    if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
+    if (!e.db.persistent) return fail(`database ${e.db.name} is not persistent`);
+    if (d.recmode === RecMode.ACTIVE) return fail('cannot commit while in recovery');
+    for (const r of buf.records) {
+      if (r.data.length < LTDB_HEADER_SIZE) return fail(`record of ${r.data.length} bytes has no ltdb header`);
+    }
+    const others = d.membership.activeNodes().filter((p) => p !== d.pnn);
+    const timeout = Math.max(1, d.tunable('ControlTimeout') || 60) * 1000;
+    // Every node applies the whole batch in one TDB transaction (or nothing of it).
+    const results = await Promise.all(others.map((pnn) => d.sendControl(pnn, Opcode.UPDATE_RECORD, req.data, timeout)));
+    const bad = results.map((r, i) => ({ r, pnn: others[i]! })).filter((x) => x.r.status !== 0);
+    if (bad.length > 0) {
+      d.log.error({ db: e.db.name, nodes: bad.map((b) => b.pnn) }, 'persistent commit failed on some nodes; recovery will resync');
+      d.recmode = RecMode.ACTIVE;
+      return fail(`commit failed on node(s) ${bad.map((b) => b.pnn).join(',')}`);
+    }
+    applyRecords(e.db, buf.records);
+    return ok();
+  }
+}
+
+/** Applies a batch of records (ltdb header inside data) in one transaction; header-only records are deletions. */
+export function applyRecords(db: LocalDb, records: RecData[]): void {
+  db.tdb.transaction(() => {
+    for (const r of records) {
+      if (r.data.length <= LTDB_HEADER_SIZE && !r.key.equals(SEQNUM_KEY)) db.tdb.delete(r.key);
+      else db.tdb.store(r.key, r.data);
+    }
+  });
+}
+
+/** The sequence number of a database (0 when it has none). */
+export function readSeqnum(db: LocalDb): bigint {
+  const v = db.tdb.fetch(SEQNUM_KEY);
+  if (!v || v.length < LTDB_HEADER_SIZE + 8) return 0n;
+  return v.readBigUInt64LE(LTDB_HEADER_SIZE);
+}
+
