@@ -20,6 +20,7 @@ import { ClientServer, type ClientConn } from './clients.js';
 import { ControlHandlers, type ControlHandler, type ControlReply } from './controls.js';
 import { DaemonStats } from './stats.js';
 import { LeaderLoop } from './leader.js';
+import { Databases } from './databases.js';
 import { NodeTransport } from './transport.js';
 
 /** Runs events for the daemon (the event daemon, or a stand-in). */
@@ -121,6 +122,7 @@ export class Ctdbd {
     this.events = opts.events ?? noEvents;
     this.handlers = new ControlHandlers(this);
     this.leader = new LeaderLoop(this);
+    new Databases(this);
     this.transport = new NodeTransport(opts.nodes, opts.myPnn, opts.myAddress, opts.port ?? CTDB_PORT, {
       packet: (pnn, p) => this.onNodePacket(pnn, p),
       connected: (pnn) => this.onNodeConnected(pnn),
