@@ -49,7 +49,7 @@ describe.skipIf(!built)('3-node local cluster (our ctdbd, our ctdb)', () => {
     expect(c.ctdb(0, ['runstate', 'startup', 'running']).code).toBe(0);
     const r = c.ctdb(0, ['runstate', 'startup']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('CTDB not in required run state (got RUNNING)\n');
+    expect(r.stdout).toBe('CTDB not in required run state (got RUNNING)\n');
     expect(c.ctdb(0, ['getcapabilities']).stdout).toBe('LEADER: YES\nLMASTER: YES\n');
     expect(c.ctdb(0, ['-X', 'getcapabilities']).stdout).toBe('|LEADER|LMASTER|\n|1|1|\n');
     expect(c.ctdb(0, ['listnodes']).stdout).toBe('127.0.0.1\n127.0.0.2\n127.0.0.3\n');
@@ -77,7 +77,7 @@ describe.skipIf(!built)('3-node local cluster (our ctdbd, our ctdb)', () => {
     for (const args of [['getvar', 'NoSuch'], ['setvar', 'MaxRedirectCount', '3']]) {
       const r = c.ctdb(0, args);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`No such tunable ${args[1]}\n`);
+      expect(r.stdout).toBe(`No such tunable ${args[1]}\n`);
     }
     const lines = c.ctdb(0, ['listvars']).stdout.trim().split('\n');
     expect(lines).toHaveLength(49);

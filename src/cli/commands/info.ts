@@ -50,7 +50,7 @@ const runstate = command({
       if (!(a.toUpperCase() in RunState)) throw new CtdbError('EINVAL', `Invalid run state (${a})`, { exitCode: 1 });
     }
     if (args.length > 0 && !args.some((a) => a.toUpperCase() === rs)) {
-      ctx.err(`CTDB not in required run state (got ${rs})\n`);
+      ctx.out(`CTDB not in required run state (got ${rs})\n`);
       return 1;
     }
     ctx.out(`${rs}\n`);
@@ -63,9 +63,9 @@ const getvar = command({
   async run(ctx, [name]) {
     const c = await ctx.client();
     const names = await listTunables(c, ctx.target, o(ctx.timeoutMs));
-    if (!names.some((n) => n.toLowerCase() === name!.toLowerCase())) { ctx.err(`No such tunable ${name}\n`); return 1; }
+    if (!names.some((n) => n.toLowerCase() === name!.toLowerCase())) { ctx.out(`No such tunable ${name}\n`); return 1; }
     const v = await getTunable(c, ctx.target, name!, o(ctx.timeoutMs));
-    if (v === undefined) { ctx.err(`No such tunable ${name}\n`); return 1; }
+    if (v === undefined) { ctx.out(`No such tunable ${name}\n`); return 1; }
     ctx.out(formatVar(name!, v));
     return 0;
   },
@@ -76,7 +76,7 @@ const setvar = command({
   async run(ctx, [name, value]) {
     const c = await ctx.client();
     const names = await listTunables(c, ctx.target, o(ctx.timeoutMs));
-    if (!names.some((n) => n.toLowerCase() === name!.toLowerCase())) { ctx.err(`No such tunable ${name}\n`); return 1; }
+    if (!names.some((n) => n.toLowerCase() === name!.toLowerCase())) { ctx.out(`No such tunable ${name}\n`); return 1; }
     let v: number;
     if (/^0x[0-9a-f]+$/i.test(value!)) v = parseInt(value!.slice(2), 16);
     else if (/^\d+$/.test(value!)) v = Number(value);
@@ -84,7 +84,7 @@ const setvar = command({
     if (v > 0xffffffff) { ctx.err(`Invalid value '${value}' for tunable ${name}\n`); return 1; }
     const st = await setTunable(c, ctx.target, name!, v, o(ctx.timeoutMs));
     if (st === 1) { ctx.err(`Setting obsolete tunable variable '${name}'\n`); return 0; }
-    if (st !== 0) { ctx.err(`No such tunable ${name}\n`); return 1; }
+    if (st !== 0) { ctx.out(`No such tunable ${name}\n`); return 1; }
     return 0;
   },
 });

@@ -74,10 +74,10 @@ const nodestatus = command({
     if (ctx.opts.json) {
       ctx.out(JSON.stringify(rows.map((r) => ({ pnn: r.pnn, address: r.ip, flags: r.flags })), null, 2) + '\n');
     } else if (ctx.opts.machine) {
-      ctx.out(formatNodeTable(rows, ctx.myPnn, ctx.opts.separator));
+      ctx.out(formatNodeTable(rows, ctx.target, ctx.opts.separator));
     } else {
       if (args[0] === 'all') ctx.out(formatNodeCount(nodeRows(nm)));
-      for (const r of rows) if (!(r.flags & NodeFlag.DELETED)) ctx.out(formatNodeLine(r, ctx.myPnn));
+      for (const r of rows) if (!(r.flags & NodeFlag.DELETED)) ctx.out(formatNodeLine(r, ctx.target));
     }
     return rows.reduce((acc, r) => acc | (r.flags & NodeFlag.DELETED ? 0 : r.flags), 0);
   },
