@@ -40,7 +40,7 @@ async function openDb(ctx: CliContext, arg: string, want: 'volatile' | 'persiste
   const info = await findDb(await ctx.client(), ctx.myPnn, arg, o(ctx));
   const persistent = (info.flags & (DbFlag.PERSISTENT | DbFlag.REPLICATED)) !== 0;
   if (want === 'volatile' && persistent) throw new CtdbError('EINVAL', `DB ${info.name} is not a volatile database`, { exitCode: 1 });
-  if (want === 'persistent' && !(info.flags & DbFlag.PERSISTENT)) throw new CtdbError('EINVAL', `Database ${info.name} is not persistent`, { exitCode: 1 });
+  if (want === 'persistent' && !(info.flags & DbFlag.PERSISTENT)) throw new CtdbError('EINVAL', `Transactions not supported on DB ${info.name}`, { exitCode: 1 });
   return ClusterDb.open(await ctx.client(), info, o(ctx));
 }
 
@@ -67,7 +67,7 @@ const detach = command({
     const nodes = await activeNodes(ctx);
     for (const pnn of nodes) {
       if ((await getTunable(c, pnn, 'AllowClientDBAttach', o(ctx))) !== 0) {
-        ctx.err('Database access is still active on some nodes; set AllowClientDBAttach=0 on all nodes\n');
+        ctx.err(`Database access is still active on node ${pnn}. Set AllowclientDBAttach=0 on all nodes.\n`);
         return 1;
       }
     }
@@ -261,7 +261,7 @@ const ptrans = command({
 const tfetch = command({
   name: 'tfetch', args: '<tdb-file> <key> [<outfile>]', help: 'fetch a key from a tdb file', minArgs: 2, maxArgs: 3, daemon: false, remote: false,
   async run(ctx, [path, key, outfile]) {
-    const tdb = TdbFile.open(path!, { openFlags: 0 });
+    const tdb = openRaw(path!, false);
     try {
       const v = tdb.fetch(parseDatum(key!));
       if (v === undefined) { ctx.err(`No record for key ${key}\n`); return 1; }
@@ -283,7 +283,7 @@ const tstore = command({
       return v;
     };
     const header = { rsn: BigInt(num(rsn, 'rsn')), dmaster: num(dmaster, 'dmaster'), flags: num(flags, 'flags') };
-    const tdb = TdbFile.open(path!, {});
+    const tdb = openRaw(path!, true);
     try { tdb.store(parseDatum(key!), encodeRecordValue(header, parseDatum(data!))); } finally { tdb.close(); }
     void ctx;
     return 0;
@@ -311,7 +311,7 @@ const dumpdbbackup = command({
   name: 'dumpdbbackup', args: '<file>', help: 'dump database from a backup file', minArgs: 1, maxArgs: 1, daemon: false, remote: false,
   async run(ctx, [file]) {
     const b = readBackup(file!);
-    ctx.out(`Dumping database ${b.dbName} from backup @ ${new Date(b.timestamp * 1000).toString().replace(/ GMT.*$/, '')}\n\n`);
+    ctx.out(`Dumping database ${b.dbName} from backup @ ${backupTime(b.timestamp)}\n`);
     for (const r of b.records) {
       const rec = decodeRecordValue(r.data);
       if (rec) ctx.out(formatRecord(r.key, rec.header, rec.data));
@@ -320,6 +320,20 @@ const dumpdbbackup = command({
     return 0;
   },
 });
+
+/** `%Y/%m/%d %H:%M:%S` in local time, as the backup commands print it. */
+function backupTime(sec: number): string {
+  const d = new Date(sec * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Opens a raw TDB file for tfetch/tstore; `Failed to open TDB file X` when it cannot. */
+function openRaw(path: string, create: boolean): TdbFile {
+  try { return TdbFile.open(path, create ? {} : { openFlags: 0 }); } catch (err) {
+    throw new CtdbError('EIO', `Failed to open TDB file ${path}`, { cause: err, exitCode: 1 });
+  }
+}
 
 function readBackup(file: string): ReturnType<typeof decodeBackupFile> {
   let buf: Buffer;
@@ -372,7 +386,7 @@ const restoredb = command({
     const kind: DbKindName = b.dbFlags & DbFlag.PERSISTENT ? 'persistent' : b.dbFlags & DbFlag.REPLICATED ? 'replicated' : 'volatile';
     const c = await ctx.client();
     const id = await attachDb(c, ctx.myPnn, dbName, kind, o(ctx));
-    ctx.out(`Restoring database ${dbName} from backup @ ${new Date(b.timestamp * 1000).toString().replace(/ GMT.*$/, '')}\n`);
+    ctx.out(`Restoring database ${dbName} from backup @ ${backupTime(b.timestamp)}\n`);
     await replaceContents(ctx, { id, name: dbName, flags: b.dbFlags & 0xff }, b.records);
     ctx.out(`Database ${dbName} restored\n`);
     return 0;
