@@ -1,4 +1,5 @@
 import { runMain } from '../src/common/main.js';
+import { startEventRunner } from '../src/daemon/events.js';
 import { CTDBD_USAGE, parseCtdbdArgs, runCtdbd } from '../src/daemon/main.js';
 
 await runMain('ctdbd', async () => {
@@ -9,6 +10,6 @@ await runMain('ctdbd', async () => {
     const { daemonise } = await import('../src/daemon/daemonise.js');
     return daemonise();
   }
-  const code = await runCtdbd(args);
+  const code = await runCtdbd(args, ({ paths, config, log }) => startEventRunner(paths, config, log));
   process.exit(code);
 });

@@ -2,6 +2,7 @@ import { CtdbError, exitCodeFor, oneLine } from '../common/errors.js';
 import type { Command } from './command.js';
 import { adminCommands } from './commands/admin.js';
 import { dbCommands } from './commands/db.js';
+import { eventCommands } from './commands/event.js';
 import { infoCommands } from './commands/info.js';
 import { nodeCommands } from './commands/nodes.js';
 import { CliContext } from './context.js';
@@ -10,11 +11,11 @@ import { parseArgs, UsageError, type CliOptions } from './options.js';
 
 /** Every command, in the order `ctdb --help` lists them. */
 export const COMMANDS: Command[] = (() => {
-  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands];
+  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands, ...eventCommands];
   const order = ['version', 'status', 'uptime', 'ping', 'runstate', 'getvar', 'setvar', 'listvars', 'statistics',
     'statisticsreset', 'process-exists', 'getcapabilities', 'pnn', 'setdebug', 'getdebug', 'getpid', 'disable',
     'enable', 'stop', 'continue', 'ban', 'unban', 'shutdown', 'recover', 'sync', 'ipreallocate', 'listnodes',
-    'reloadnodes', 'leader', 'getreclock', 'setlmasterrole', 'setleaderrole', 'nodestatus',
+    'reloadnodes', 'leader', 'event', 'scriptstatus', 'getreclock', 'setlmasterrole', 'setleaderrole', 'nodestatus',
     'getdbmap', 'getdbstatus', 'catdb', 'cattdb', 'getdbseqnum', 'attach', 'detach', 'dbstatistics', 'setdbreadonly',
     'setdbsticky', 'readkey', 'writekey', 'deletekey', 'pfetch', 'pstore', 'pdelete', 'ptrans', 'tfetch', 'tstore',
     'backupdb', 'restoredb', 'dumpdbbackup', 'wipedb'];

@@ -21,12 +21,15 @@ import { ControlHandlers, type ControlHandler, type ControlReply } from './contr
 import { DaemonStats } from './stats.js';
 import { LeaderLoop } from './leader.js';
 import { Databases } from './databases.js';
+import { Leadership } from './leadership.js';
 import { NodeTransport } from './transport.js';
 
 /** Runs events for the daemon (the event daemon, or a stand-in). */
 export interface EventRunner {
-  /** Runs `event`; resolves to 0 on success, else the failing status. */
+  /** Runs `event`; resolves to 0 on success, else the failing status (negative errno for timeouts etc.). */
   run(event: string, args: string[], timeoutSec: number): Promise<number>;
+  /** Runs the notification hook for `event` (init, setup, startup, healthy, unhealthy); fire and forget. */
+  notify?(event: string): void;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,7 @@ export class Ctdbd {
   private stopping = false;
   readonly events: EventRunner;
   readonly leader: LeaderLoop;
+  readonly leadership: Leadership;
   /** Handlers subsystems add for packet operations the core does not handle itself. */
   private readonly nodeOps = new Map<number, (pnn: number, p: Packet) => void>();
   private readonly clientOps = new Map<number, (c: ClientConn, p: Packet) => void>();
@@ -116,6 +120,7 @@ export class Ctdbd {
       priorityTime: this.startTime,
       leaderTimeoutMs: opts.config.cluster.leaderTimeout * 1000,
       electionTimeoutMs: testMode ? 500 : this.tunable('ElectionTimeout') * 1000,
+      lock: opts.config.cluster.clusterLock !== undefined,
     });
     this.election.capable = (this.capabilities & Capability.RECMASTER) !== 0;
     this.election.myFlags = flags;
@@ -123,6 +128,7 @@ export class Ctdbd {
     this.handlers = new ControlHandlers(this);
     this.leader = new LeaderLoop(this);
     new Databases(this);
+    this.leadership = new Leadership(this);
     this.transport = new NodeTransport(opts.nodes, opts.myPnn, opts.myAddress, opts.port ?? CTDB_PORT, {
       packet: (pnn, p) => this.onNodePacket(pnn, p),
       connected: (pnn) => this.onNodeConnected(pnn),
@@ -158,9 +164,11 @@ export class Ctdbd {
   async start(): Promise<void> {
     this.setRunstate(RunState.INIT);
     await this.clients.listen();
+    this.notify('init');
     await this.runEventLogged('init', []);
     await this.transport.listen();
     this.setRunstate(RunState.SETUP);
+    this.notify('setup');
     await this.runEventLogged('setup', []);
     this.setRunstate(RunState.FIRST_RECOVERY);
     this.scheduleKeepalives();
@@ -206,6 +214,10 @@ export class Ctdbd {
     if (this.runstate === rs) return;
     this.log.info({ from: runStateName(this.runstate), to: runStateName(rs) }, 'runstate change');
     this.runstate = rs;
+  }
+
+  private notify(event: string): void {
+    try { this.events.notify?.(event); } catch (err) { this.log.warn({ err, event }, 'notification failed'); }
   }
 
   private async runEventLogged(event: string, args: string[]): Promise<number> {
@@ -276,11 +288,22 @@ export class Ctdbd {
   private electionTick(): void {
     const now = Date.now();
     this.applyElection(this.election.tick(now, this.membership.connectedPeers().length));
+    // Capability changes (SET_RECMASTERROLE) arrive without a membership event: check fitness every tick.
+    this.afterMembershipChange();
   }
 
-  private applyElection(actions: ElectionAction[]): void {
-    for (const a of actions) {
-      if (a.type === 'send-election') {
+  /** Carries out election actions in order; actions after a lock release wait for it. */
+  applyElection(actions: ElectionAction[]): void {
+    for (const [i, a] of actions.entries()) {
+      if (a.type === 'release-lock') {
+        const rest = actions.slice(i + 1);
+        void this.leadership.act(a).catch((err: unknown) => this.log.warn({ err }, 'cluster lock release failed'))
+          .then(() => { if (!this.stopping) this.applyElection(rest); });
+        return;
+      }
+      if (a.type === 'take-lock' || a.type === 'recmode-active') {
+        void this.leadership.act(a);
+      } else if (a.type === 'send-election') {
         const msg: ElectionMessage = {
           numConnected: a.candidate.numConnected,
           priorityTime: { sec: Math.floor(a.candidate.priorityTime / 1000), usec: (a.candidate.priorityTime % 1000) * 1000 },
@@ -319,6 +342,7 @@ export class Ctdbd {
 
   private async startup(): Promise<void> {
     this.setRunstate(RunState.STARTUP);
+    this.notify('startup');
     for (let attempt = 1; !this.stopping; attempt++) {
       const r = await this.runEventLogged('startup', []);
       if (r === 0) break;
@@ -333,16 +357,25 @@ export class Ctdbd {
 
   private startMonitoring(): void {
     let interval = 5000;
+    let timeouts = 0;
     const loop = async (): Promise<void> => {
       if (this.stopping) return;
       if (this.recmode === RecMode.NORMAL && this.runstate === RunState.RUNNING) {
         const r = await this.runEventLogged('monitor', []);
         const flags = this.membership.ownFlags;
-        const healthy = r === 0;
+        let healthy = r === 0;
+        if (r === -125) healthy = (flags & NodeFlag.UNHEALTHY) === 0; // cancelled: no verdict
+        else if (r === -110) {
+          // A timed-out monitor counts only after MonitorTimeoutCount in a row.
+          timeouts++;
+          healthy = timeouts < this.tunable('MonitorTimeoutCount') ? (flags & NodeFlag.UNHEALTHY) === 0 : false;
+        } else timeouts = 0;
         const wasHealthy = (flags & NodeFlag.UNHEALTHY) === 0;
         if (healthy !== wasHealthy) {
           this.setOwnFlags(healthy ? flags & ~NodeFlag.UNHEALTHY : flags | NodeFlag.UNHEALTHY);
-          this.log.info({ healthy }, healthy ? 'node became healthy' : 'node became unhealthy');
+          this.log.info({ healthy, result: r }, healthy ? 'node became healthy' : 'node became unhealthy');
+          this.notify(healthy ? 'healthy' : 'unhealthy');
+          this.broadcastMessage(Srvid.TAKEOVER_RUN, Buffer.alloc(16), true);
           interval = 5000;
         } else {
           interval = Math.min(interval * 2, this.tunable('MonitorInterval') * 1000);

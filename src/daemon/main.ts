@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
 import { loadConfig, type CtdbConfig } from '../common/config.js';
 import { CtdbError } from '../common/errors.js';
 import { configureLogging, DebugLevels } from '../common/log.js';
@@ -78,7 +79,7 @@ function logDestination(cfg: CtdbConfig, paths: CtdbPaths): { dest: string; sysl
 }
 
 /** Runs ctdbd until it shuts down; returns the exit code. */
-export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPaths; config: CtdbConfig }) => Promise<EventRunner>): Promise<number> {
+export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPaths; config: CtdbConfig; log: Logger }) => Promise<EventRunner>): Promise<number> {
   const paths = resolvePaths();
   const config = loadConfig(paths);
   const tunables = new Tunables();
@@ -103,7 +104,7 @@ export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPa
   const log = configureLogging({ dest, level: level.toUpperCase() as keyof typeof DebugLevels, name: 'ctdbd' }).child({ component: 'ctdbd', pnn: me.pnn });
 
   writeFileSync(paths.pidfile, `${process.pid}\n`);
-  const events = makeEvents ? await makeEvents({ paths, config }) : undefined;
+  const events = makeEvents ? await makeEvents({ paths, config, log }) : undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => { resolveExit = r; });
   const daemon = new Ctdbd({ paths, config, nodes, myPnn: me.pnn, myAddress: me.address, tunables, log, events, onExit: resolveExit });
