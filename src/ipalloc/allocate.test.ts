@@ -161,6 +161,9 @@ describe('who may host', () => {
       expect(alloc([0, 0], four([0, 1]), { NoIPHostOnAllDisabled: v })).toEqual({ '10.0.0.2': 0, '10.0.0.1': 1 });
     }
   });
+  it('takes CTDB\'s unknown PNN 0xFFFFFFFF as unassigned', () => {
+    expect(alloc([0, 0], four([0xffffffff, 0]), { NoIPTakeover: true })).toEqual({ '10.0.0.2': -1, '10.0.0.1': 0 });
+  });
   it('returns every address unassigned when there are no nodes', () => {
     expect(alloc([], four([-1, -1]))).toEqual({ '10.0.0.2': -1, '10.0.0.1': -1 });
   });

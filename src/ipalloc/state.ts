@@ -21,6 +21,9 @@ export interface AllocState {
   readonly noIpTakeover: boolean;
 }
 
+/** CTDB's wire value for "no node"; accepted as an owner meaning -1. */
+const UNKNOWN_PNN = 0xffffffff;
+
 const NEVER_HOSTS = NodeFlag.INACTIVE | NodeFlag.DISABLED;
 
 /** True when a node in this state may host public addresses at all. */
@@ -52,9 +55,10 @@ export function buildAllocState(input: IpAllocInput, noIpTakeover: boolean): All
   const coverage = new Int32Array(num);
   const canHost = new Uint8Array(entries.length * num);
   entries.forEach(({ ip, key }, i) => {
-    if (ip.owner !== NO_OWNER) checkPnn(ip.owner, num, `owner of ${key.text}`);
-    owner[i] = ip.owner;
-    if (ip.owner !== NO_OWNER) coverage[ip.owner]!++;
+    const o = ip.owner === UNKNOWN_PNN ? NO_OWNER : ip.owner;
+    if (o !== NO_OWNER) checkPnn(o, num, `owner of ${key.text}`);
+    owner[i] = o;
+    if (o !== NO_OWNER) coverage[o]!++;
     const on = ip.availableOn ?? [...Array(num).keys()];
     for (const n of on) {
       checkPnn(n, num, `node available for ${key.text}`);

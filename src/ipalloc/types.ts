@@ -25,7 +25,8 @@ export interface PublicIpState {
   /** The address, IPv4 or IPv6 text (any valid spelling). */
   readonly ip: string;
   /**
-   * The PNN currently hosting it, or -1 (NO_OWNER). A takeover run trusts a
+   * The PNN currently hosting it, or -1 (NO_OWNER; CTDB's 0xFFFFFFFF is
+   * accepted as the same). A takeover run trusts a
    * node only about itself; see {@link mergePublicIps}.
    */
   readonly owner: number;
