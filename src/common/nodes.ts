@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { execaSync } from 'execa';
+import { spawnSync } from 'node:child_process';
 import ipaddr from 'ipaddr.js';
 import { CtdbError } from './errors.js';
 
@@ -76,9 +76,11 @@ export function loadNodes(pathOrCommand: string): NodeEntry[] {
   if (pathOrCommand.startsWith('!')) {
     const words = pathOrCommand.slice(1).trim().split(/[ \t]+/).filter((w) => w !== '');
     if (words.length === 0) throw new CtdbError('EINVAL', 'empty nodes list command');
-    const r = execaSync(words[0]!, words.slice(1), { reject: false, timeout: 30_000, stdin: 'ignore' });
-    if (r.failed) {
-      throw new CtdbError('EIO', `nodes list command '${words.join(' ')}' failed: ${r.shortMessage}`);
+    // A plain spawn keeps the CLI's bundle small; the command gets no shell.
+    const r = spawnSync(words[0]!, words.slice(1), { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+      throw new CtdbError('EIO', `nodes list command '${words.join(' ')}' failed: ${why}`);
     }
     return parseNodesFile(String(r.stdout), `!${words.join(' ')}`);
   }
