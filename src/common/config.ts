@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CtdbError } from './errors.js';
 import { parseIni } from './ini.js';
-import { parseDebugLevel, type DebugLevelName } from './log.js';
+import { parseDebugLevel, type DebugLevelName } from './debug-levels.js';
 import { parseIp } from './address.js';
 import type { CtdbPaths } from './paths.js';
 

@@ -1,26 +1,25 @@
-import pino, { type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, LevelWithSilent } from 'pino';
+import type * as PinoModule from 'pino';
 
-/** CTDB debug level names, in increasing verbosity, with their numeric (Samba debug) values. */
-export const DebugLevels = { ERROR: 0, WARNING: 1, NOTICE: 3, INFO: 5, DEBUG: 10 } as const;
-export type DebugLevelName = keyof typeof DebugLevels;
+// pino is loaded on first use, so short-lived tools that never log do not pay for it.
+let pinoFn: typeof PinoModule.default | undefined;
+const pino = (...args: Parameters<typeof PinoModule.default>): Logger => {
+  pinoFn ??= createRequire(import.meta.url)('pino') as typeof PinoModule.default;
+  return pinoFn(...args) as unknown as Logger;
+};
+const destination = (opts: Parameters<typeof PinoModule.destination>[0]) => {
+  pinoFn ??= createRequire(import.meta.url)('pino') as typeof PinoModule.default;
+  return pinoFn.destination(opts);
+};
+
+import { parseDebugLevel, type DebugLevelName } from './debug-levels.js';
+export { DebugLevels, parseDebugLevel, type DebugLevelName } from './debug-levels.js';
 
 const pinoLevel: Record<DebugLevelName, LevelWithSilent> = {
   ERROR: 'error', WARNING: 'warn', NOTICE: 'info', INFO: 'info', DEBUG: 'debug',
 };
 
-/** Parses a CTDB debug level (name or number); throws on anything else. */
-export function parseDebugLevel(text: string): DebugLevelName {
-  const t = text.trim().toUpperCase();
-  if (t in DebugLevels) return t as DebugLevelName;
-  if (/^-?\d+$/.test(t)) {
-    // A number selects the most verbose named level not above it (4 -> NOTICE).
-    const n = Number(t);
-    let best: DebugLevelName = 'ERROR';
-    for (const [name, v] of Object.entries(DebugLevels)) if (v <= n) best = name as DebugLevelName;
-    return best;
-  }
-  throw new Error(`invalid debug level '${text}'`);
-}
 
 /** Maps a CTDB debug level to pino's level. */
 export function toPinoLevel(level: DebugLevelName): LevelWithSilent {
@@ -38,17 +37,17 @@ export function rootLogger(): Logger {
     const env = process.env.CTDB_DEBUGLEVEL;
     let level: LevelWithSilent = 'error';
     try { if (env) level = toPinoLevel(parseDebugLevel(env)); } catch { /* keep default */ }
-    root = pino({ level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+    root = pino({ level, base: { pid: process.pid } }, destination({ fd: 2, sync: true }));
   }
   return root;
 }
 
 /** Replaces the root logger (daemon start-up). `dest` is a file path or 'stderr'. */
 export function configureLogging(opts: { dest: string; level: DebugLevelName; name: string }): Logger {
-  const destination = opts.dest === 'stderr'
-    ? pino.destination({ fd: 2, sync: true })
-    : pino.destination({ dest: opts.dest, mkdir: true, sync: false });
-  root = pino({ level: toPinoLevel(opts.level), base: { pid: process.pid, name: opts.name } }, destination);
+  const dest = opts.dest === 'stderr'
+    ? destination({ fd: 2, sync: true })
+    : destination({ dest: opts.dest, mkdir: true, sync: false });
+  root = pino({ level: toPinoLevel(opts.level), base: { pid: process.pid, name: opts.name } }, dest);
   return root;
 }
 
