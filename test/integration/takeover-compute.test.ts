@@ -63,6 +63,11 @@ describe('ctdb_takeover_helper', () => {
     expect(compute('0,0', input, '--algorithm', 'deterministic').stdout).toBe('10.0.0.3 0\n10.0.0.2 1\n10.0.0.1 0\n');
     expect(compute('0,0', input, '--no-ip-failback').stdout).toBe(input);
     expect(compute('0x20,0', input, '--no-ip-takeover').stdout).toBe('10.0.0.3 -1\n10.0.0.2 -1\n10.0.0.1 -1\n');
+    // Node 1 hosts one address, node 2 none: only node 2 receives, unless node 1 is force-rebalanced.
+    const five = '10.0.0.5 1\n10.0.0.4 0\n10.0.0.3 0\n10.0.0.2 0\n10.0.0.1 0\n';
+    expect(compute('0,0,0', five).stdout).toBe('10.0.0.5 1\n10.0.0.4 2\n10.0.0.3 2\n10.0.0.2 0\n10.0.0.1 0\n');
+    expect(compute('0,0,0', five, '--force-rebalance', '1').stdout)
+      .toBe('10.0.0.5 1\n10.0.0.4 0\n10.0.0.3 2\n10.0.0.2 1\n10.0.0.1 0\n');
     const homes = join(tmp, 'home_nodes');
     writeFileSync(homes, '10.0.0.3 1\n');
     expect(compute('0,0', input, '--algorithm', 'deterministic', '--home-nodes', homes).stdout)
