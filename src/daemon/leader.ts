@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { Capability, INVALID_GENERATION, NodeFlag, RecMode, Srvid } from '../protocol/constants.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
+import { writeAll } from '../protocol/buffer.js';
+import { encodeBanState } from '../protocol/payloads.js';
 import type { Ctdbd } from './ctdbd.js';
 
 /**
@@ -25,7 +27,12 @@ export class LeaderLoop {
   /** One loop iteration; never throws. */
   async step(): Promise<void> {
     const d = this.d;
-    if (this.busy || !d.election.isLeader(Date.now())) return;
+    if (!d.election.isLeader(Date.now())) {
+      // Credits are the leader's judgement; a new leader starts with none.
+      d.leadership.credits.clear();
+      return;
+    }
+    if (this.busy) return;
     if ((d.membership.ownFlags & NodeFlag.INACTIVE) !== 0) return;
     this.busy = true;
     try {
@@ -53,6 +60,8 @@ export class LeaderLoop {
     const d = this.d;
     const active = d.membership.activeNodes();
     if (d.vnnmap.generation === INVALID_GENERATION) return 'no valid generation';
+    const l = d.leadership;
+    if (l.banRules().enabled && l.credits.overThreshold(l.numNodes())) return 'a node reached the ban threshold';
     const expected = await this.expectedVnnmap(active);
     if (expected.join(',') !== d.vnnmap.map.join(',')) return 'vnnmap does not match the active nodes';
     for (const pnn of active) {
@@ -70,12 +79,31 @@ export class LeaderLoop {
     return undefined;
   }
 
+  /**
+   * Bans every node at the ban threshold (SET_BAN_STATE for RecoveryBanPeriod).
+   * True when a ban was sent: the recovery waits for the flags to settle and
+   * runs again at the next step (at once aborted when the leader banned itself).
+   */
+  private async applyBans(): Promise<boolean> {
+    const d = this.d;
+    const l = d.leadership;
+    const bans = l.credits.takeBans(l.numNodes(), l.banRules());
+    for (const b of bans) {
+      d.log.warn({ pnn: b.pnn, credits: b.credits, seconds: b.seconds }, 'banning node: too many ban credits');
+      const data = writeAll(encodeBanState, { pnn: b.pnn, time: b.seconds });
+      const r = await d.sendControl(b.pnn, Opcode.SET_BAN_STATE, data, d.tunable('RecoverTimeout') * 1000);
+      if (r.status !== 0) d.log.warn({ pnn: b.pnn, errmsg: r.errmsg }, 'ban failed');
+    }
+    return bans.length > 0;
+  }
+
   /** Installs a new generation and vnnmap on every active node. */
   async runRecovery(reason: string): Promise<boolean> {
     const d = this.d;
     const t0 = Date.now();
     const hold = d.opts.paths.testMode ? 0 : d.tunable('RerecoveryTimeout') * 1000;
     if (this.lastRecoveryEnd && t0 - this.lastRecoveryEnd < hold) return false;
+    if (await this.applyBans()) return false;
     this.recovering = true;
     this.lastReason = reason;
     d.lastRecoveryStarted = t0;
@@ -86,8 +114,10 @@ export class LeaderLoop {
       const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
       const all = async (opcode: number, data: Buffer): Promise<void> => {
         const res = await Promise.all(active.map((pnn) => d.sendControl(pnn, opcode, data, d.tunable('RecoverTimeout') * 1000)));
-        const bad = res.findIndex((r) => r.status !== 0);
-        if (bad >= 0) throw new Error(`control ${opcodeName(opcode)} failed on node ${active[bad]}`);
+        const bad = active.filter((_, i) => res[i]!.status !== 0);
+        // Each node that failed a recovery control earns one ban credit.
+        for (const pnn of bad) d.leadership.addCredits(pnn, 1, `recovery control ${opcodeName(opcode)} failed`);
+        if (bad.length > 0) throw new Error(`control ${opcodeName(opcode)} failed on node ${bad.join(',')}`);
       };
       await all(Opcode.SET_RECMODE, u32(RecMode.ACTIVE));
       await all(Opcode.START_RECOVERY, Buffer.alloc(0));
@@ -102,6 +132,7 @@ export class LeaderLoop {
       await all(Opcode.END_RECOVERY, Buffer.alloc(0));
       d.broadcastMessage(Srvid.RECONFIGURE, Buffer.alloc(0), true);
       d.stats.numRecoveries++;
+      d.leadership.credits.clear();
       this.lastRecoveryEnd = Date.now();
       d.log.info({ generation, map, ms: Date.now() - t0 }, 'recovery complete');
       void d.takeoverRun();
