@@ -25,7 +25,8 @@ await Promise.all(entries.map(async (entry) => {
     external: ['koffi', 'pino', 'pino-*', 'thread-stream'],
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',
-    minifyWhitespace: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
   });
   chmodSync(out, 0o755);
 }));
