@@ -140,7 +140,8 @@ export class ClusterDb {
     checkSizes(key);
     const attempts = opts.attempts ?? 100;
     for (let i = 0; i < attempts; i++) {
-      await this.tdb.chainLockAsync(key);
+      // Uncontended locks are taken at once; only a held chain waits on a pool thread.
+      if (!this.tdb.chainLock(key, { nonblock: true })) await this.tdb.chainLockAsync(key);
       const rec = this.read(key);
       if (rec && rec.header.dmaster === this.pnn) return this.locked(key, rec);
       this.tdb.chainUnlock(key);
@@ -222,8 +223,12 @@ export interface TxChange { key: Buffer; data: Buffer | undefined }
 export async function persistentTransaction(c: CtdbClient, db: ClusterDb,
   body: (read: (key: Buffer) => Buffer | undefined) => TxChange[] | Promise<TxChange[]>, opts: { timeoutMs?: number } = {}): Promise<number> {
   if (!db.persistent) throw new CtdbError('EINVAL', `database ${db.info.name} is not persistent`);
-  const glockId = await attachDb(c, Pnn.CURRENT, 'g_lock.tdb', 'volatile');
-  const glock = await ClusterDb.open(c, { id: glockId, name: 'g_lock.tdb', flags: 0 });
+  let glock = glockByClient.get(c);
+  if (!glock || !glock.tdb.isOpen) {
+    const glockId = await attachDb(c, Pnn.CURRENT, 'g_lock.tdb', 'volatile');
+    glock = await ClusterDb.open(c, { id: glockId, name: 'g_lock.tdb', flags: 0 });
+    glockByClient.set(c, glock);
+  }
   const lockKey = Buffer.from(`transaction_db_0x${db.info.id.toString(16).padStart(8, '0')}\0`, 'latin1');
   const lock = await glock.fetchLock(lockKey, opts);
   try {
@@ -250,6 +255,8 @@ export async function persistentTransaction(c: CtdbClient, db: ClusterDb,
     return latest.size;
   } finally {
     lock.release();
-    glock.close();
   }
 }
+
+/** g_lock.tdb opened once per connection (it stays open for the client's lifetime). */
+const glockByClient = new WeakMap<CtdbClient, ClusterDb>();

@@ -249,7 +249,7 @@ const ptrans = command({
   name: 'ptrans', args: '<dbname|dbid> [<file>]', help: 'update a persistent database (from file or stdin)', minArgs: 1, maxArgs: 2, remote: false,
   async run(ctx, [arg, file]) {
     let text: string;
-    try { text = readFileSync(file ?? 0, 'utf8'); } catch (err) {
+    try { text = file !== undefined ? readFileSync(file, 'utf8') : await readStdin(); } catch (err) {
       throw new CtdbError('ENOENT', `ptrans: cannot read ${file ?? 'stdin'}: ${(err as Error).message}`, { exitCode: 1 });
     }
     const entries = parsePtrans(text);
@@ -320,6 +320,13 @@ const dumpdbbackup = command({
     return 0;
   },
 });
+
+/** All of stdin (a stream read: a non-blocking pipe makes readFileSync(0) fail with EAGAIN). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** `%Y/%m/%d %H:%M:%S` in local time, as the backup commands print it. */
 function backupTime(sec: number): string {
