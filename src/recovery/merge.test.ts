@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { RecordFlag } from '../protocol/constants.js';
+import { decodeRecBuffer, joinLtdb, splitLtdb } from '../protocol/payloads.js';
+import { Reader } from '../protocol/buffer.js';
+import { RecoveryDb, forEachRecord, incomingWins, packRecBuffers } from './merge.js';
+
+const val = (rsn: number, dmaster: number, data = 'x', flags = 0): Buffer =>
+  joinLtdb({ rsn: BigInt(rsn), dmaster, flags }, Buffer.from(data));
+const k = (s: string): Buffer => Buffer.from(s);
+
+describe('incomingWins', () => {
+  it.each([
+    { stored: [5, 1], incoming: [6, 2], wins: true, why: 'higher rsn' },
+    { stored: [5, 1], incoming: [4, 0], wins: false, why: 'lower rsn' },
+    { stored: [5, 0], incoming: [5, 2], wins: true, why: 'equal rsn, stored is the leader copy' },
+    { stored: [5, 1], incoming: [5, 0], wins: false, why: 'equal rsn, stored not the leader copy' },
+  ])('$why', ({ stored, incoming, wins }) => {
+    expect(incomingWins(val(stored[0]!, stored[1]!), val(incoming[0]!, incoming[1]!), 0)).toBe(wins);
+  });
+});
+
+describe('RecoveryDb', () => {
+  it('keeps the highest rsn whatever the pull order', () => {
+    for (const order of [[0, 1, 2], [2, 1, 0], [1, 2, 0]]) {
+      const db = new RecoveryDb(false, 0);
+      const copies = [val(3, 0, 'old'), val(9, 1, 'new'), val(5, 2, 'mid')];
+      for (const i of order) db.add(k('a'), copies[i]!);
+      expect(splitLtdb(db.get(k('a'))!.value).data.toString()).toBe('new');
+    }
+  });
+
+  it('volatile push drops empty records and marks the rest leader-owned, migrated with data', () => {
+    const db = new RecoveryDb(false, 2);
+    db.add(k('live'), val(4, 1, 'v', 0));
+    db.add(k('gone'), val(7, 1, ''));
+    const out = [...db.pushRecords()];
+    expect(out.map((r) => r.key.toString())).toEqual(['live']);
+    const h = splitLtdb(out[0]!.value).header;
+    expect(h).toEqual({ rsn: 4n, dmaster: 2, flags: RecordFlag.MIGRATED_WITH_DATA });
+    // The merge's own copy is untouched.
+    expect(splitLtdb(db.get(k('live'))!.value).header.dmaster).toBe(1);
+  });
+
+  it('persistent push keeps records unchanged', () => {
+    const db = new RecoveryDb(true, 0);
+    const v = val(1, 1, '');
+    db.add(k('p'), v);
+    expect([...db.pushRecords()][0]!.value.equals(v)).toBe(true);
+  });
+
+  it('refuses a value without an ltdb header', () => {
+    expect(() => new RecoveryDb(false, 0).add(k('a'), Buffer.alloc(10))).toThrow(/no ltdb header/);
+  });
+});
+
+describe('packRecBuffers / forEachRecord', () => {
+  it('splits at the limit and round-trips through the rec_buffer codec', () => {
+    const recs = Array.from({ length: 50 }, (_, i) => ({ key: k(`key${i}`), value: val(i, 0, 'd'.repeat(i)) }));
+    const bufs = [...packRecBuffers(7, recs, 400)];
+    expect(bufs.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    for (const b of bufs) {
+      expect(b.buf.length <= 400 || b.count === 1).toBe(true);
+      const dec = decodeRecBuffer(new Reader(b.buf));
+      expect(dec.records.length).toBe(b.count);
+      expect(forEachRecord(b.buf, 7, (key, value) => { seen.push(key.toString()); expect(value.length).toBeGreaterThanOrEqual(24); })).toBe(b.count);
+    }
+    expect(seen).toEqual(recs.map((r) => r.key.toString()));
+  });
+
+  it('an empty set still yields one buffer with count 0', () => {
+    const bufs = [...packRecBuffers(1, [], 1000)];
+    expect(bufs.map((b) => b.count)).toEqual([0]);
+  });
+
+  it('rejects garbage and a foreign db id', () => {
+    const [b] = [...packRecBuffers(1, [{ key: k('a'), value: val(1, 0) }], 1000)];
+    expect(() => forEachRecord(b!.buf, 2, () => {})).toThrow(/expected/);
+    expect(() => forEachRecord(b!.buf.subarray(0, b!.buf.length - 3), 1, () => {})).toThrow();
+    const bad = Buffer.from(b!.buf); bad.writeUInt32LE(5, 8);
+    expect(() => forEachRecord(bad, 1, () => {})).toThrow(/does not fit/);
+  });
+});
