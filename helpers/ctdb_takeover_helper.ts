@@ -3,15 +3,20 @@ import { CtdbError } from '../src/common/errors.js';
 import { logger } from '../src/common/log.js';
 import { runMain } from '../src/common/main.js';
 import { computeAllocation, parseComputeArgs } from '../src/takeover/compute.js';
+import { runTakeoverHelper } from '../src/takeover/helper-run.js';
 
 const NAME = 'ctdb_takeover_helper';
 
 const USAGE = `Usage: ${NAME} --compute --node-flags F0,F1,... [OPTIONS] < IP-LIST
-       ${NAME} WRITE-FD CTDBD-SOCKET [PNN,...]   (takeover run; not in this build)
+       ${NAME} WRITE-FD CTDBD-SOCKET [PNN,...]
 
 Preview mode (--compute) reads lines "IP CURRENT_PNN [ALLOWED_PNN,...]" on
 stdin (-1 = unassigned; no list = every node may host the address) and prints
 the allocation as "IP PNN" lines, highest address first.
+
+Takeover-run mode (started by the leader's ctdbd) performs one takeover run
+through the ctdbd socket, rebalancing onto the given PNNs, and writes the
+result (0, or a negative errno) as a 4-byte integer to WRITE-FD.
 
 Options:
   --compute                 preview an allocation without a cluster
@@ -23,8 +28,8 @@ Options:
   --home-nodes FILE         home_nodes file (deterministic)
   -h, --help                show this help
 
-Exit status: 0 success, 22 bad input (nothing printed on stdout),
-95 takeover run mode not available.
+Exit status: 0 success, 1 takeover run failed, 22 bad input (nothing
+printed on stdout).
 `;
 
 async function readStdin(): Promise<string> {
@@ -46,8 +51,8 @@ async function runCompute(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runTakeover(_argv: string[]): Promise<number> {
-  throw new CtdbError('EOPNOTSUPP', 'takeover run mode is not available in this build (use --compute)');
+async function runTakeover(argv: string[]): Promise<number> {
+  return runTakeoverHelper(argv);
 }
 
 async function main(): Promise<number> {

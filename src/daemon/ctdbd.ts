@@ -23,6 +23,7 @@ import { LeaderLoop } from './leader.js';
 import { Databases } from './databases.js';
 import { Leadership } from './leadership.js';
 import { NodeTransport } from './transport.js';
+import { PublicIps } from './public-ips.js';
 
 /** Runs events for the daemon (the event daemon, or a stand-in). */
 export interface EventRunner {
@@ -128,6 +129,7 @@ export class Ctdbd {
     this.handlers = new ControlHandlers(this);
     this.leader = new LeaderLoop(this);
     new Databases(this);
+    new PublicIps(this);
     this.leadership = new Leadership(this);
     this.transport = new NodeTransport(opts.nodes, opts.myPnn, opts.myAddress, opts.port ?? CTDB_PORT, {
       packet: (pnn, p) => this.onNodePacket(pnn, p),
