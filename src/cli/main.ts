@@ -4,6 +4,7 @@ import { adminCommands } from './commands/admin.js';
 import { dbCommands } from './commands/db.js';
 import { eventCommands } from './commands/event.js';
 import { infoCommands } from './commands/info.js';
+import { ipCommands } from './commands/ip.js';
 import { nodeCommands } from './commands/nodes.js';
 import { CliContext } from './context.js';
 import { padRight } from './format.js';
@@ -11,14 +12,14 @@ import { parseArgs, UsageError, type CliOptions } from './options.js';
 
 /** Every command, in the order `ctdb --help` lists them. */
 export const COMMANDS: Command[] = (() => {
-  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands, ...eventCommands];
+  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands, ...eventCommands, ...ipCommands];
   const order = ['version', 'status', 'uptime', 'ping', 'runstate', 'getvar', 'setvar', 'listvars', 'statistics',
-    'statisticsreset', 'process-exists', 'getcapabilities', 'pnn', 'setdebug', 'getdebug', 'getpid', 'disable',
-    'enable', 'stop', 'continue', 'ban', 'unban', 'shutdown', 'recover', 'sync', 'ipreallocate', 'listnodes',
-    'reloadnodes', 'leader', 'event', 'scriptstatus', 'getreclock', 'setlmasterrole', 'setleaderrole', 'nodestatus',
+    'statisticsreset', 'ip', 'ipinfo', 'ifaces', 'setifacelink', 'process-exists', 'getcapabilities', 'pnn', 'setdebug', 'getdebug', 'getpid', 'disable',
+    'enable', 'stop', 'continue', 'ban', 'unban', 'shutdown', 'recover', 'sync', 'ipreallocate', 'gratarp', 'tickle', 'gettickles',
+    'addtickle', 'deltickle', 'listnodes', 'reloadnodes', 'moveip', 'addip', 'delip', 'leader', 'event', 'scriptstatus', 'getreclock', 'setlmasterrole', 'setleaderrole', 'nodestatus',
     'getdbmap', 'getdbstatus', 'catdb', 'cattdb', 'getdbseqnum', 'attach', 'detach', 'dbstatistics', 'setdbreadonly',
     'setdbsticky', 'readkey', 'writekey', 'deletekey', 'pfetch', 'pstore', 'pdelete', 'ptrans', 'tfetch', 'tstore',
-    'backupdb', 'restoredb', 'dumpdbbackup', 'wipedb'];
+    'backupdb', 'restoredb', 'dumpdbbackup', 'wipedb', 'reloadips'];
   const rank = (n: string): number => { const i = order.indexOf(n); return i < 0 ? order.length : i; };
   return all.sort((a, b) => rank(a.name) - rank(b.name));
 })();
