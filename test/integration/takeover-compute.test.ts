@@ -111,7 +111,7 @@ describe('ctdb_takeover_helper', () => {
 const REAL_CTDBD = '/usr/sbin/ctdbd';
 const compareReal = process.env.CTDB_COMPARE_REAL === '1' && existsSync(REAL_CTDBD);
 
-describe.skipIf(!compareReal)('against Debian ctdbd (skipped unless CTDB_COMPARE_REAL=1: needs /usr/sbin/ctdbd and about 2 minutes)', () => {
+describe.skipIf(!compareReal)('against Debian ctdbd (skipped unless CTDB_COMPARE_REAL=1: needs /usr/sbin/ctdbd, 2-5 minutes)', () => {
   const N = 4;
   const STEPS = Number(process.env.CTDB_COMPARE_STEPS ?? 30);
   const base = (i: number) => join(tmp, `node.${i}`);
