@@ -22,6 +22,7 @@ import { DaemonStats } from './stats.js';
 import { LeaderLoop } from './leader.js';
 import { Databases } from './databases.js';
 import { Leadership } from './leadership.js';
+import { attachRecovery } from './recovery.js';
 import { NodeTransport } from './transport.js';
 import { PublicIps } from './public-ips.js';
 
@@ -131,6 +132,7 @@ export class Ctdbd {
     new Databases(this);
     new PublicIps(this);
     this.leadership = new Leadership(this);
+    attachRecovery(this);
     this.transport = new NodeTransport(opts.nodes, opts.myPnn, opts.myAddress, opts.port ?? CTDB_PORT, {
       packet: (pnn, p) => this.onNodePacket(pnn, p),
       connected: (pnn) => this.onNodeConnected(pnn),
