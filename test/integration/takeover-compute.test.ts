@@ -31,12 +31,12 @@ describe('ctdb_takeover_helper', () => {
     expect(r.stdout).toMatch(/--node-flags/);
   });
 
-  it('refuses the takeover run mode with one clear line', () => {
-    const r = run(['3', '/tmp/ctdbd.socket']);
+  it('without --compute treats its arguments as a takeover run, not stdin as a preview', () => {
+    const r = run([], '10.0.0.1 0\n');
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/takeover run mode is not available in this build/);
+    expect(r.stderr).toMatch(/WRITE-FD CTDBD-SOCKET/);
   });
 
   it('previews an allocation, IPv6 first, highest address first', () => {
