@@ -1,0 +1,199 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CallFlag, CallId, Operation, RecordFlag } from '../protocol/constants.js';
+import { jenkinsHash } from '../protocol/hash.js';
+import type { Packet } from '../protocol/packets.js';
+import { CallEngine, redirectCall, requesterOf } from './calls.js';
+import { LocalDb } from './local-db.js';
+import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
+import { RecordLocks } from './record-locks.js';
+
+/**
+ * Three call engines wired through an in-memory network that keeps per-link
+ * FIFO order (as TCP does) and delivers packets in a seeded random order
+ * across links. Each node has its own real TDB file.
+ */
+class SimCluster {
+  readonly nodes: { engine: CallEngine; db: LocalDb; locks: RecordLocks }[] = [];
+  /** Queued packets per link "from>to". */
+  private readonly links = new Map<string, Packet[]>();
+  readonly sent: { from: number; to: number; p: Packet }[] = [];
+  private seed: number;
+
+  constructor(dir: string, readonly size: number, seed: number) {
+    this.seed = seed;
+    for (let pnn = 0; pnn < size; pnn++) {
+      const db = LocalDb.open('sim.tdb', 'volatile', { pnn, dirs: { volatileDir: dir, persistentDir: dir, stateDir: dir }, mutexes: false, hashSize: 131 });
+      const locks = new RecordLocks(() => db.tdb, (err) => { throw err; });
+      const engine = new CallEngine({
+        pnn, generation: () => 7, lmaster: (h) => h % size,
+        send: (to, p) => this.enqueue(pnn, to, p), db: (id) => (id === db.id ? { db, locks } : undefined),
+        hash: (k) => jenkinsHash(k), warn: () => {},
+      });
+      this.nodes.push({ engine, db, locks });
+    }
+  }
+
+  private enqueue(from: number, to: number, p: Packet): void {
+    this.sent.push({ from, to, p });
+    const k = `${from}>${to}`;
+    const q = this.links.get(k) ?? [];
+    q.push(p);
+    this.links.set(k, q);
+  }
+
+  private random(n: number): number {
+    this.seed = (this.seed * 1103515245 + 12345) & 0x7fffffff;
+    return this.seed % n;
+  }
+
+  /** Delivers queued packets until the network is quiet (bounded). */
+  run(maxSteps = 10_000): void {
+    for (let step = 0; step < maxSteps; step++) {
+      const busy = [...this.links.entries()].filter(([, q]) => q.length > 0);
+      if (busy.length === 0) return;
+      const [k, q] = busy[this.random(busy.length)]!;
+      const to = Number(k.split('>')[1]);
+      const p = q.shift()!;
+      const e = this.nodes[to]!.engine;
+      if (p.operation === Operation.REQ_CALL) e.onReqCall(p);
+      else if (p.operation === Operation.REQ_DMASTER) e.onReqDmaster(p);
+      else if (p.operation === Operation.REPLY_DMASTER) e.onReplyDmaster(p);
+      else if (p.operation === Operation.REPLY_ERROR) e.onReplyError(p.reqid, p.status, p.msg);
+    }
+    throw new Error('network did not settle');
+  }
+
+  header(pnn: number, key: Buffer) {
+    const v = this.nodes[pnn]!.db.tdb.fetch(key);
+    return v === undefined ? undefined : decodeRecordValue(v);
+  }
+
+  /** A local fetch-and-store as a client does after its call completes. */
+  write(pnn: number, key: Buffer, data: string): void {
+    const db = this.nodes[pnn]!.db;
+    const rec = decodeRecordValue(db.tdb.fetch(key)!)!;
+    expect(rec.header.dmaster).toBe(pnn);
+    db.tdb.store(key, encodeRecordValue({ ...rec.header, rsn: rec.header.rsn + 1n }, Buffer.from(data)));
+  }
+
+  close(): void { for (const n of this.nodes) n.db.close(); }
+}
+
+describe('record migration (simulated 3-node network)', () => {
+  let dir: string;
+  let sim: SimCluster | undefined;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'ctdb-calls-')); });
+  afterEach(() => { sim?.close(); sim = undefined; rmSync(dir, { recursive: true, force: true }); });
+
+  const key = Buffer.from('k1'); // lmaster 0 in a 3-node map (hash 0xeb04426d)
+
+  it('migrates an absent record from the lmaster to the requester', () => {
+    sim = new SimCluster(dir, 3, 1);
+    const done: number[] = [];
+    sim.nodes[1]!.engine.localCall(sim.nodes[1]!.db.id, key, CallId.NULL_FUNC, CallFlag.IMMEDIATE_MIGRATION, (s) => done.push(s));
+    sim.run();
+    expect(done).toEqual([0]);
+    expect(sim.header(1, key)?.header.dmaster).toBe(1);
+    expect(sim.header(0, key)?.header.dmaster).toBe(1);
+    expect(sim.sent.map((x) => [x.from, x.to, x.p.operation])).toEqual([[1, 0, Operation.REQ_CALL], [0, 1, Operation.REPLY_DMASTER]]);
+  });
+
+  it('goes through the lmaster when a third node holds the record, keeping data and bumping rsn', () => {
+    sim = new SimCluster(dir, 3, 2);
+    const call = (pnn: number): void => sim!.nodes[pnn]!.engine.localCall(sim!.nodes[pnn]!.db.id, key, CallId.NULL_FUNC, 1, () => {});
+    call(1); sim.run(); sim.write(1, key, 'one');
+    const rsn = sim.header(1, key)!.header.rsn;
+    call(2); sim.run();
+    const rec = sim.header(2, key)!;
+    expect(rec.header.dmaster).toBe(2);
+    expect(rec.data.toString()).toBe('one');
+    expect(rec.header.rsn).toBeGreaterThan(rsn);
+    expect(rec.header.flags & RecordFlag.MIGRATED_WITH_DATA).not.toBe(0);
+    expect(sim.header(0, key)!.header.dmaster).toBe(2);
+  });
+
+  it.each([1, 2, 3, 4, 5])('concurrent requests from every node all complete with low hopcounts (seed %i)', (seed) => {
+    sim = new SimCluster(dir, 3, seed);
+    let completed = 0;
+    for (let round = 0; round < 5; round++) {
+      for (const pnn of [0, 1, 2]) {
+        sim.nodes[pnn]!.engine.localCall(sim.nodes[pnn]!.db.id, key, CallId.FETCH_FUNC, 1, (s) => { expect(s).toBe(0); completed++; });
+      }
+      sim.run();
+    }
+    expect(completed).toBe(15);
+    const holders = [0, 1, 2].filter((p) => sim!.header(p, key)?.header.dmaster === p);
+    expect(holders).toHaveLength(1);
+    expect(sim.header(0, key)!.header.dmaster).toBe(holders[0]);
+    const hops = sim.sent.filter((x) => x.p.operation === Operation.REQ_CALL).map((x) => (x.p as { hopcount: number }).hopcount);
+    expect(Math.max(...hops)).toBeLessThanOrEqual(4);
+    for (const n of sim.nodes) expect(n.engine.pendingCount).toBe(0);
+  });
+
+  it('requests for a record whose lock is busy at the lmaster wait there in order instead of bouncing', () => {
+    sim = new SimCluster(dir, 3, 9);
+    const call = (pnn: number, cb: () => void = () => {}): void => sim!.nodes[pnn]!.engine.localCall(sim!.nodes[pnn]!.db.id, key, CallId.NULL_FUNC, 1, cb);
+    call(1); sim.run(); // node 1 holds k1, lmaster 0 knows it
+    sim.nodes[0]!.locks.pause(); // the lmaster cannot take the record lock for now
+    let done = 0;
+    call(2, () => done++);
+    call(1, () => done++); // node 1 is dmaster: completes locally
+    // Deliver: node 2's REQ_CALL reaches lmaster 0 and waits there; nothing is redirected meanwhile.
+    sim.run();
+    expect(done).toBe(1);
+    expect(sim.sent.filter((x) => x.from === 0)).toHaveLength(1); // only the first migration's REPLY_DMASTER
+    sim.nodes[0]!.locks.resume();
+    sim.run();
+    expect(done).toBe(2);
+    expect(sim.header(2, key)!.header.dmaster).toBe(2);
+    const hops = sim.sent.filter((x) => x.p.operation === Operation.REQ_CALL).map((x) => (x.p as { hopcount: number }).hopcount);
+    expect(Math.max(...hops)).toBeLessThanOrEqual(1);
+  });
+
+  it('collapses local requests for a key already on its way here', () => {
+    sim = new SimCluster(dir, 3, 3);
+    const n1 = sim.nodes[1]!;
+    const done: number[] = [];
+    for (let i = 0; i < 5; i++) n1.engine.localCall(n1.db.id, key, CallId.NULL_FUNC, 1, (s) => done.push(s));
+    sim.run();
+    expect(done).toEqual([0, 0, 0, 0, 0]);
+    expect(sim.sent.filter((x) => x.p.operation === Operation.REQ_CALL)).toHaveLength(1);
+  });
+
+  it('answers a call for an unknown database with REPLY_ERROR to the requester', () => {
+    sim = new SimCluster(dir, 3, 4);
+    let status = 0;
+    const n1 = sim.nodes[1]!;
+    // Node 1 knows a database the lmaster does not.
+    n1.engine.localCall(n1.db.id, key, CallId.NULL_FUNC, 1, (s) => { status = s; });
+    const sentBy0: Packet[] = [];
+    const e0 = new CallEngine({
+      pnn: 0, generation: () => 7, lmaster: (h) => h % 3, send: (_to, p) => { sentBy0.push(p); }, db: () => undefined, hash: jenkinsHash, warn: () => {},
+    });
+    e0.onReqCall(sim.sent[0]!.p as never);
+    expect(sentBy0[0]).toMatchObject({ operation: Operation.REPLY_ERROR, destnode: 1, status: -1 });
+    n1.engine.onReplyError(sentBy0[0]!.reqid, -1, 'unknown');
+    expect(status).toBe(-1);
+  });
+});
+
+describe('redirect requester trailer', () => {
+  it('keeps the original requester across several redirects', () => {
+    const p = {
+      operation: Operation.REQ_CALL, generation: 1, destnode: 0, srcnode: 2, reqid: 5, flags: 1, dbId: 1,
+      callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.alloc(0),
+    } as const;
+    expect(requesterOf(p)).toBe(2);
+    const a = redirectCall(p, 0, 1, 1);
+    expect(a).toMatchObject({ srcnode: 0, destnode: 1, hopcount: 1 });
+    expect(requesterOf(a)).toBe(2);
+    const b = redirectCall(a, 1, 0, 1);
+    expect(requesterOf(b)).toBe(2);
+    expect(b.callData.length).toBe(8);
+    // Back at the requester itself the trailer is dropped.
+    expect(redirectCall(b, 2, 0, 1).callData.length).toBe(0);
+  });
+});
