@@ -229,44 +229,43 @@ export class Databases {
       const buf = decodeRecBuffer(new Reader(req.data));
       const e = this.byId.get(buf.dbId);
       if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
+      if (e.db.frozen) return fail(`database ${e.db.name} is frozen`);
       applyRecords(e.db, buf.records);
       return ok();
     });
     // Recovery and restoredb.
-    reg(Opcode.DB_FREEZE, (req) => { const e = this.entry(req.data); e.db.frozen = true; e.locks.pause(); return ok(); });
+    reg(Opcode.DB_FREEZE, async (req) => {
+      const e = this.entry(req.data);
+      e.locks.pause();
+      try {
+        // Below the tool's 10 s control timeout, so a refused freeze is reported, never left behind.
+        await e.db.freeze.freeze(5000);
+      } catch (err) {
+        e.locks.resume();
+        throw err;
+      }
+      return ok();
+    });
     reg(Opcode.DB_THAW, (req) => {
       const e = this.entry(req.data);
-      e.db.frozen = false; e.db.transactionId = undefined; e.locks.resume();
+      e.db.freeze.thaw();
+      e.locks.resume();
       return ok();
     });
     reg(Opcode.DB_TRANSACTION_START, (req) => {
       const t = decodeTransdb(new Reader(req.data));
-      const e = this.entry(req.data);
-      if (!e.db.frozen) return fail(`database ${e.db.name} is not frozen`);
-      e.db.transactionId = t.tid;
-      e.db.tdb.transactionStart();
+      this.entry(req.data).db.freeze.start(t.tid);
       return ok();
     });
     reg(Opcode.DB_TRANSACTION_COMMIT, (req) => {
       const t = decodeTransdb(new Reader(req.data));
-      const e = this.entry(req.data);
-      if (e.db.transactionId !== t.tid) return fail(`no transaction ${t.tid} on ${e.db.name}`);
-      e.db.tdb.transactionCommit();
-      e.db.transactionId = undefined;
+      this.entry(req.data).db.freeze.commit(t.tid);
       return ok();
     });
-    reg(Opcode.DB_TRANSACTION_CANCEL, (req) => {
-      const e = this.entry(req.data);
-      if (e.db.transactionId === undefined) return fail(`no transaction on ${e.db.name}`);
-      e.db.tdb.transactionCancel();
-      e.db.transactionId = undefined;
-      return ok();
-    });
+    reg(Opcode.DB_TRANSACTION_CANCEL, (req) => { this.entry(req.data).db.freeze.cancel(); return ok(); });
     reg(Opcode.WIPE_DATABASE, (req) => {
       const t = decodeTransdb(new Reader(req.data));
-      const e = this.entry(req.data);
-      if (!e.db.frozen || e.db.transactionId !== t.tid) return fail(`database ${e.db.name} is not frozen in transaction ${t.tid}`);
-      e.db.tdb.wipeAll();
+      this.entry(req.data).db.freeze.wipe(t.tid);
       return ok();
     });
     reg(Opcode.DB_PUSH_START, (req) => {
@@ -279,7 +278,7 @@ export class Databases {
         const buf = decodeRecBuffer(new Reader(data));
         for (const r of buf.records) {
           if (r.data.length < LTDB_HEADER_SIZE) continue;
-          e.db.tdb.store(r.key, r.data);
+          e.db.freeze.put(r.key, r.data);
           push.count++;
         }
       });
@@ -396,7 +395,7 @@ export class Databases {
     const e = this.byId.get(buf.dbId);
     if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
     if (!e.db.persistent) return fail(`database ${e.db.name} is not persistent`);
-    if (d.recmode === RecMode.ACTIVE) return fail('cannot commit while in recovery');
+    if (d.recmode === RecMode.ACTIVE || e.db.frozen) return fail(`cannot commit to ${e.db.name} during recovery`);
     for (const r of buf.records) {
       if (r.data.length < LTDB_HEADER_SIZE) return fail(`record of ${r.data.length} bytes has no ltdb header`);
     }

@@ -12,6 +12,7 @@ import { DbFlag } from '../protocol/constants.js';
 import { dbIdForName } from '../protocol/hash.js';
 import type { DbStatistics, HotKey } from '../protocol/statistics.js';
 import { MAX_HOT_KEYS, STAT_BUCKETS } from '../protocol/statistics.js';
+import { FreezeState } from './freeze.js';
 import { TdbFile, robustMutexesSupported } from './tdb.js';
 import { TdbFlag, persistentOpenFlags, volatileOpenFlags } from './tdb-flags.js';
 
@@ -111,16 +112,18 @@ export class LocalDb {
   seqnumEnabled = false;
   /** Unhealthy reason ('' = healthy). */
   health = '';
-  frozen = false;
-  /** Recovery transaction id while one is open. */
-  transactionId?: number;
   readonly counters = new DbCounters();
+  /** Freeze and recovery-transaction state. */
+  readonly freeze: FreezeState = new FreezeState(this);
 
   private constructor(readonly name: string, readonly kind: DbKind, readonly path: string, readonly tdb: TdbFile, tdbFlags: number) {
     this.id = dbIdForName(name);
     this.flags = kindFlags(kind);
     this.tdbFlags = tdbFlags;
   }
+
+  /** True while frozen (whole-database lock held by the daemon). */
+  get frozen(): boolean { return this.freeze.frozen; }
 
   get persistent(): boolean { return this.kind !== 'volatile'; }
 
@@ -150,5 +153,8 @@ export class LocalDb {
     return new LocalDb(name, kind, path, tdb, tdbFlags);
   }
 
-  close(): void { this.tdb.close(); }
+  close(): void {
+    this.freeze.thaw();
+    this.tdb.close();
+  }
 }

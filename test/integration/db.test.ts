@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TdbFile, robustMutexesSupported } from '../../src/db/tdb.js';
+import { volatileOpenFlags } from '../../src/db/tdb-flags.js';
 import { DIST, LocalCluster, type RunResult } from '../harness/cluster.js';
 
 /**
@@ -178,6 +180,29 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     const dump = ok(0, ['dumpdbbackup', file]);
     if (haveReal) expect(dump).toBe(ok(0, ['dumpdbbackup', file], { real: true }));
     expect(dump).toContain(`Dumped ${parseDump(before).length} record(s)\n`);
+  });
+
+  it('a client holding a record lock fails only its own node\'s freeze; nobody is banned', async () => {
+    ok(0, ['writekey', 'vol.tdb', 'held', 'x']);
+    const path = join(c.base(0), 'db/volatile/vol.tdb.0');
+    const tdb = TdbFile.open(path, { tdbFlags: volatileOpenFlags(robustMutexesSupported()) });
+    try {
+      expect(tdb.chainLock(Buffer.from('held'))).toBe(true);
+      const wipe = c.ctdbAsync(1, ['wipedb', 'vol.tdb']);
+      // While node 0 retries its freeze it keeps answering.
+      expect(ok(0, ['ping'])).toMatch(/^response from 0 time=/);
+      const r = await wipe;
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('cannot freeze database vol.tdb');
+    } finally {
+      tdb.chainUnlock(Buffer.from('held'));
+      tdb.close();
+    }
+    expect(ok(0, ['nodestatus', 'all'])).not.toMatch(/BANNED/);
+    // Nothing stayed frozen: records still move, and the wipe works once the lock is gone.
+    ok(2, ['writekey', 'vol.tdb', 'held', 'y']);
+    expect(ok(1, ['wipedb', 'vol.tdb'])).toBe('Database vol.tdb wiped\n');
+    expect(ok(0, ['catdb', 'vol.tdb'])).toBe('Dumped 0 records\n');
   });
 
   it('persistent records survive a daemon restart; tdbdump and ltdbtool read our files', async () => {
