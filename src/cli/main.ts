@@ -10,6 +10,7 @@ import { recoveryCommands } from './commands/recovery.js';
 import { CliContext } from './context.js';
 import { padRight } from './format.js';
 import { parseArgs, UsageError, type CliOptions } from './options.js';
+import { isStructured, runStructured } from './structured.js';
 
 /** Every command, in the order `ctdb --help` lists them. */
 export const COMMANDS: Command[] = (() => {
@@ -71,7 +72,12 @@ export async function runCtdb(argv: string[], io: CliIo = defaultIo, env: NodeJS
   }
   if (opts.help) { io.out(fullUsage()); return 0; }
   if (opts.usage) { io.out(BRIEF_USAGE); return 0; }
+  if (words.length === 0 && process.stdin.isTTY) { // interactive prompt on a terminal (interactive.ts)
+    const { openPrompt } = await import('./interactive.js');
+    return openPrompt(COMMANDS, commandLine, (w) => runCtdb([...argv, ...w], io, env));
+  }
   if (words.length === 0) { io.out(fullUsage()); return 1; }
+  if (isStructured(words, opts)) return runStructured(words, opts, io, env, COMMANDS); // node/db/event/ip groups, --json
   const name = words[0]!;
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) { io.err(`Unknown command '${name}'\n`); return 1; }
