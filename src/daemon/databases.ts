@@ -4,6 +4,8 @@
  * record migration, cluster-wide traverse, persistent commits, and the
  * freeze/transaction/pull/push controls recovery and restoredb use).
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CtdbError } from '../common/errors.js';
 import { CallEngine } from '../db/calls.js';
 import { LocalDb, type DbKind } from '../db/local-db.js';
@@ -63,6 +65,7 @@ export class Databases {
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
     });
+    this.wipeStaleFiles();
     this.registerControls();
     for (const op of [Operation.REQ_CALL, Operation.REQ_DMASTER, Operation.REPLY_DMASTER, Operation.REPLY_ERROR]) {
       d.onNodeOperation(op, (pnn, p) => this.onNodePacket(pnn, p));
@@ -71,6 +74,20 @@ export class Databases {
     this.resendTimer = setInterval(() => { if (this.calls.pendingCount > 0) this.calls.resendStale(); }, 500);
     this.resendTimer.unref();
     d.onStop(() => this.close());
+  }
+
+  /** Volatile and state files of an earlier run of this node never survive a start. */
+  private wipeStaleFiles(): void {
+    const c = this.d.opts.config.database;
+    const suffix = `.${this.d.pnn}`;
+    for (const dir of [c.volatileDir, c.stateDir]) {
+      let names: string[];
+      try { names = readdirSync(dir); } catch { continue; }
+      for (const n of names) {
+        if (!n.endsWith(suffix) || !n.includes('.tdb')) continue;
+        try { rmSync(join(dir, n), { force: true }); } catch (err) { this.d.log.warn({ err, file: join(dir, n) }, 'cannot remove stale database file'); }
+      }
+    }
   }
 
   /** The database with `dbId`, if attached. */
@@ -401,15 +418,20 @@ export class Databases {
     }
     const others = d.membership.activeNodes().filter((p) => p !== d.pnn);
     const timeout = Math.max(1, d.tunable('ControlTimeout') || 60) * 1000;
-    // Every node applies the whole batch in one TDB transaction (or nothing of it).
-    const results = await Promise.all(others.map((pnn) => d.sendControl(pnn, Opcode.UPDATE_RECORD, req.data, timeout)));
-    const bad = results.map((r, i) => ({ r, pnn: others[i]! })).filter((x) => x.r.status !== 0);
+    // Every node applies the whole batch in one TDB transaction (or nothing of it). The local
+    // commit runs while the other nodes work on theirs.
+    const remote = Promise.all(others.map((pnn) => d.sendControl(pnn, Opcode.UPDATE_RECORD, req.data, timeout)));
+    let localError: unknown;
+    try { applyRecords(e.db, buf.records); } catch (err) { localError = err; }
+    const results = await remote;
+    const bad = results.map((r, i) => ({ r, pnn: others[i]! })).filter((x) => x.r.status !== 0).map((x) => x.pnn);
+    if (localError !== undefined) bad.unshift(d.pnn);
     if (bad.length > 0) {
-      d.log.error({ db: e.db.name, nodes: bad.map((b) => b.pnn) }, 'persistent commit failed on some nodes; recovery will resync');
+      // The copies now differ: recovery copies the database from the node with the highest sequence number.
+      d.log.error({ db: e.db.name, nodes: bad, err: localError }, 'persistent commit failed on some nodes; forcing recovery');
       d.recmode = RecMode.ACTIVE;
-      return fail(`commit failed on node(s) ${bad.map((b) => b.pnn).join(',')}`);
+      return fail(`commit on ${e.db.name} failed on node(s) ${bad.join(',')}`);
     }
-    applyRecords(e.db, buf.records);
     return ok();
   }
 }
