@@ -7,6 +7,7 @@ import { infoCommands } from './commands/info.js';
 import { ipCommands } from './commands/ip.js';
 import { nodeCommands } from './commands/nodes.js';
 import { recoveryCommands } from './commands/recovery.js';
+import { topCommands } from './commands/top.js';
 import { CliContext } from './context.js';
 import { padRight } from './format.js';
 import { parseArgs, UsageError, type CliOptions } from './options.js';
@@ -14,7 +15,8 @@ import { isStructured, runStructured } from './structured.js';
 
 /** Every command, in the order `ctdb --help` lists them. */
 export const COMMANDS: Command[] = (() => {
-  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands, ...eventCommands, ...ipCommands, ...recoveryCommands];
+  const all = [...nodeCommands, ...infoCommands, ...adminCommands, ...dbCommands, ...eventCommands, ...ipCommands, ...recoveryCommands,
+    ...topCommands];
   const order = ['version', 'status', 'uptime', 'ping', 'runstate', 'getvar', 'setvar', 'listvars', 'statistics',
     'statisticsreset', 'ip', 'ipinfo', 'ifaces', 'setifacelink', 'process-exists', 'getcapabilities', 'pnn', 'setdebug', 'getdebug', 'getpid', 'disable',
     'enable', 'stop', 'continue', 'ban', 'unban', 'shutdown', 'recover', 'sync', 'ipreallocate', 'gratarp', 'tickle', 'gettickles',
