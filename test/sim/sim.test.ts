@@ -1,0 +1,97 @@
+import { randomInt } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { NodeFlag } from '../../src/protocol/constants.js';
+import { optionsForSeed } from './run.js';
+import { runSeed, World, type FaultKind, type SeedResult } from './world.js';
+
+const BASE = { nodesMin: 3, nodesMax: 7, faultMs: 20_000, settleMs: 25_000, faultEveryMs: 1500, ips: 8, hostile: false };
+
+function runMany(seeds: number[]): { bad: SeedResult[]; faults: number } {
+  const bad: SeedResult[] = [];
+  let faults = 0;
+  for (const seed of seeds) {
+    const r = runSeed(seed, optionsForSeed(seed, BASE));
+    faults += Object.values(r.faults).reduce((a, b) => a + b, 0);
+    if (r.violation) bad.push(r);
+  }
+  return { bad, faults };
+}
+
+const describeViolations = (bad: SeedResult[]): string[] =>
+  bad.map((r) => `seed=${r.seed} ${r.violation!.invariant}: ${r.violation!.detail} (replay: npx tsx test/sim/run.ts --seed ${r.seed} --nodes 3..7 --fault-ms 20000 --settle-ms 25000 --fault-every-ms 1500)`);
+
+describe('deterministic simulator', () => {
+  it('a seed replays exactly (same trace, same number of steps)', () => {
+    const o = optionsForSeed(42, BASE);
+    const a = runSeed(42, o);
+    const b = runSeed(42, o);
+    expect(a.trace.length).toBeGreaterThan(0);
+    expect(b.trace).toEqual(a.trace);
+    expect(b.steps).toBe(a.steps);
+    expect(b.state).toEqual(a.state);
+    expect(runSeed(43, optionsForSeed(43, BASE)).trace).not.toEqual(a.trace);
+  });
+
+  it('the settled checks catch an address hosted twice', () => {
+    // Sabotage one run: after it settles, a second node claims an address.
+    const w = new World(5, optionsForSeed(5, { ...BASE, faultMs: 0 }));
+    const slots = (w as unknown as { slots: Array<{ node: { hosted: Set<string>; membership: { ownFlags: number } } }> }).slots;
+    const orig = (w as unknown as { checkSettled: () => void }).checkSettled.bind(w);
+    (w as unknown as { checkSettled: () => void }).checkSettled = () => {
+      const ip = w.publicIps[0]!;
+      const other = slots.find((s) => !s.node.hosted.has(ip) && (s.node.membership.ownFlags & NodeFlag.DISABLED) === 0)!;
+      other.node.hosted.add(ip);
+      orig();
+    };
+    expect(w.run().violation?.invariant).toBe('ip-hosted-once');
+  });
+
+  it('1,000 fixed seeds (3..7 nodes, with and without cluster lock, all faults) break no invariant', () => {
+    const seeds = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const { bad, faults } = runMany(seeds);
+    expect(faults).toBeGreaterThan(5000);
+    expect(describeViolations(bad)).toEqual([]);
+  }, 120_000);
+
+  it('a fresh random batch of seeds breaks no invariant (seeds printed)', () => {
+    const first = randomInt(1_000_000, 2_000_000_000);
+    const seeds = Array.from({ length: 100 }, (_, i) => first + i);
+    process.stdout.write(`sim random batch: seeds ${first}..${first + 99} (replay one with: npx tsx test/sim/run.ts --seed N --nodes 3..7 --fault-ms 20000 --settle-ms 25000 --fault-every-ms 1500)\n`);
+    const { bad } = runMany(seeds);
+    expect(describeViolations(bad)).toEqual([]);
+  }, 60_000);
+
+  it('32 nodes settle after faults', () => {
+    const r = runSeed(7, optionsForSeed(7, { ...BASE, nodesMin: 32, nodesMax: 32 }));
+    expect(r.violation).toBeUndefined();
+    expect(r.recoveries).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('hostile network (silent drops, duplicates, reordering): still one leader with the lock, and one leader agreed after healing', () => {
+    const seeds = Array.from({ length: 100 }, (_, i) => 10_000 + i);
+    const bad: SeedResult[] = [];
+    for (const seed of seeds) {
+      const r = runSeed(seed, optionsForSeed(seed, { ...BASE, hostile: true }));
+      if (r.violation) bad.push(r);
+    }
+    expect(describeViolations(bad)).toEqual([]);
+  }, 60_000);
+
+  // Known finding (not a simulator artefact): a leader that is stopped (SIGSTOP)
+  // while its cluster lock is lost (an expired lease) resumes, handles replies
+  // that were queued while it was stopped before it learns of the loss, and
+  // installs a new generation while another node holds the lock. Election has
+  // no way to know the lock is gone until the helper's EOF is read; fixing it
+  // needs the leader loop to confirm the lock just before SETVNNMAP (or a
+  // fencing token). Replay: npx tsx test/sim/run.ts --seed 492 --nodes 3..5 --lock
+  // --lock-lost-while-stopped --faults stop,lock-lost,chaos --fault-every-ms 700
+  it.fails('lock lost while its holder is stopped: no generation from a node without the lock (known finding)', () => {
+    const bad: string[] = [];
+    for (let seed = 1; seed <= 100 && bad.length === 0; seed++) {
+      const o = { ...optionsForSeed(seed, { ...BASE, nodesMin: 3, nodesMax: 5, lock: true, faultEveryMs: 700 }), lockLostWhileStopped: true, faults: ['stop', 'lock-lost', 'chaos'] as FaultKind[] };
+      const r = runSeed(seed, o);
+      if (r.violation) bad.push(`seed=${seed} ${r.violation.invariant}: ${r.violation.detail}`);
+    }
+    expect(bad).toEqual([]);
+  }, 60_000);
+});
