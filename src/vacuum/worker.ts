@@ -35,6 +35,15 @@ const readLocal = (tdb: TdbFile, key: Buffer): LocalRecord | undefined => {
   return r ? { header: r.header, dataLength: r.data.length } : undefined;
 };
 
+/**
+ * Reads `key` under its chain lock taken without waiting (a plain fetch would
+ * block behind a client holding the record); 'locked' when the lock is held.
+ */
+function peek(tdb: TdbFile, key: Buffer): LocalRecord | undefined | 'locked' {
+  if (!tdb.chainLock(key, { nonblock: true })) return 'locked';
+  try { return readLocal(tdb, key); } finally { tdb.chainUnlock(key); }
+}
+
 /** Encodes delete-queue entries for the worker's stdin: header present = known rsn. */
 export function encodeQueue(dbId: number, entries: Array<{ key: Buffer; header?: LtdbHeader }>): Buffer {
   const records: RecData[] = entries.map((e) => ({ reqid: 0, key: e.key, data: e.header ? headerBytes(e.header) : Buffer.alloc(0) }));
@@ -101,7 +110,8 @@ export async function runVacuum(c: CtdbClient, dbId: number, full: boolean, queu
     const deleteList: Array<{ cand: Candidate; header: LtdbHeader }> = [];
     for (const cand of cands.values()) {
       const lm = lmasterOf(cand.key);
-      const rec = readLocal(tdb, cand.key);
+      const rec = peek(tdb, cand.key);
+      if (rec === 'locked') { leftover.push(cand); continue; }
       const act = classifyCandidate(rec, cand.rsn, me, lm);
       if (act === 'delete-local') {
         if (deleteIfStill(tdb, cand.key, cand.rsn, me, lm, ['delete-local'])) stats.deleted++;
@@ -140,7 +150,7 @@ export async function runVacuum(c: CtdbClient, dbId: number, full: boolean, queu
     if (repackLimit > 0 && tdb.freelistSize() >= repackLimit) { tdb.repack(); stats.repacked = true; }
   } catch (err) {
     // Aborted: everything not yet deleted goes back on the queue (the full run would find it anyway).
-    for (const cand of cands.values()) if (readLocal(tdb, cand.key)) leftover.push(cand);
+    for (const cand of cands.values()) if (peek(tdb, cand.key) !== undefined) leftover.push(cand);
     await reschedule(c, dbId, tdb, leftover).catch(() => {});
     db.close();
     throw err;
@@ -158,9 +168,16 @@ async function reschedule(c: CtdbClient, dbId: number, tdb: TdbFile, list: Candi
     const k = cand.key.toString('latin1');
     if (seen.has(k)) continue;
     seen.add(k);
-    const v = tdb.fetch(cand.key);
-    if (!v || v.length !== 24) continue;
-    const header = splitLtdb(v).header;
+    const rec = peek(tdb, cand.key);
+    let header: LtdbHeader;
+    if (rec === 'locked') {
+      // Still held by a client: keep it queued with what we knew (the full run finds it otherwise).
+      if (cand.rsn === undefined) continue;
+      header = { rsn: cand.rsn, dmaster: c.pnn, flags: 0 };
+    } else {
+      if (!rec || rec.dataLength !== 0 || rec.header.dmaster !== c.pnn) continue;
+      header = rec.header;
+    }
     await c.control(c.pnn, Opcode.SCHEDULE_FOR_DELETION, writeAll(encodeKeyData, { dbId, header, key: cand.key }));
     n++;
   }
