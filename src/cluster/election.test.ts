@@ -82,11 +82,28 @@ describe('Election', () => {
 describe('Election with nodes starting at slightly different times', () => {
   it('settles on one leader with no flapping after the first election', () => {
     const c = cluster([835, 841, 894]);
-    c.run(3000);
+    // Nodes listen for a leader timeout (5 s) before the first election (3 s).
+    c.run(9000);
     const changes: number[][] = [];
     for (let i = 0; i < 50; i++) { c.run(200); changes.push(c.leaders()); }
     expect(new Set(changes.map((l) => l.join(','))).size).toBe(1);
     expect(c.leaders()).toEqual([0, 0, 0]);
+  });
+
+  it('a node joining a running cluster adopts its leader without an election', () => {
+    const c = cluster([1000, 2000, 3000]);
+    c.alive[0] = false;
+    c.run(12_000);
+    expect(c.leaders()).toEqual([1, 1]);
+    // Node 0 restarts: it is now the youngest and must not disturb the leader.
+    c.nodes[0] = new Election({ myPnn: 0, priorityTime: c.now(), leaderTimeoutMs: 5000, electionTimeoutMs: 3000 });
+    c.alive[0] = true;
+    const seen: number[][] = [];
+    for (let i = 0; i < 60; i++) { c.run(200); seen.push(c.leaders()); }
+    const undisturbed = new Set(['1,1,1', `${Pnn.UNKNOWN},1,1`]);
+    expect(seen.filter((l) => !undisturbed.has(l.join(',')))).toEqual([]);
+    expect(c.leaders()).toEqual([1, 1, 1]);
+    expect(c.nodes[1]!.isLeader(c.now())).toBe(true);
   });
 });
 

@@ -61,7 +61,11 @@ export class Election {
   /** Lock mode: a take-lock is outstanding. */
   lockPending = false;
 
-  constructor(readonly opts: ElectionOptions) {}
+  constructor(readonly opts: ElectionOptions) {
+    // A new node first listens for a leader timeout: joining a running cluster must not
+    // disturb its leader, and nodes started together are all connected by then.
+    this.lastLeaderSeen = opts.priorityTime;
+  }
 
   /** True when leadership is decided by a cluster lock. */
   get lockMode(): boolean { return this.opts.lock === true; }
