@@ -12,6 +12,8 @@ export interface CliOptions {
   debug?: string;
   help: boolean;
   usage: boolean;
+  /** `--prometheus`: statistics in Prometheus text format (structured.ts). */
+  prometheus?: boolean;
 }
 
 /** The parsed command line: options plus command words. */
@@ -65,6 +67,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case '-d': case '--debug': opts.debug = value(); break;
       case '-?': case '-h': case '--help': opts.help = true; break;
       case '--usage': opts.usage = true; break;
+      case '--prometheus': opts.prometheus = true; break;
       default: {
         // Combined short flags such as -Xv.
         if (!a.startsWith('--') && /^-[YXvj]+$/.test(a)) {

@@ -122,9 +122,10 @@ export function groupUsage(g: Group): string {
  * True when `words` belong to the structured runner: a group word (for `ip`
  * only with a structured sub-command, so `ctdb ip` and `ctdb ip all` stay
  * classic and `ctdb ip connection …` reaches the classic ip command), or any
- * command under --json.
+ * command under --json or --prometheus.
  */
-export function isStructured(words: string[], opts: Pick<CliOptions, 'json'>): boolean {
+export function isStructured(words: string[], opts: Pick<CliOptions, 'json' | 'prometheus'>): boolean {
+  if (opts.prometheus && words.length > 0) return true;
   const g = GROUPS.find((x) => x.name === words[0]);
   if (g?.name === 'ip') return opts.json || (words[1] !== undefined && g.subs.some((s) => s.name === words[1]));
   return g !== undefined || (opts.json && words.length > 0);
@@ -157,6 +158,7 @@ export class Executor {
   async run(plan: Plan, out: (s: string) => void = this.io.out, json = this.opts.json, override: Partial<CliOptions> = {}): Promise<number> {
     const cmd = this.commands.find((c) => c.name === plan.command);
     if (!cmd) { this.io.err(`Command '${plan.command}' is not available in this build\n`); return 1; }
+    if (this.opts.prometheus) return this.prometheus(cmd, plan, out);
     const shape = json ? JSON_COMMANDS[cmd.name] : undefined;
     if (json && !shape) { this.io.err(`--json is not supported for '${cmd.name}' (JSON listings: ${Object.keys(JSON_COMMANDS).join(', ')})\n`); return 1; }
     const opts: CliOptions = { ...this.opts, ...(plan.node !== undefined ? { node: plan.node } : {}), ...override };
@@ -209,6 +211,33 @@ export class Executor {
       if (f[2] === db || f[1]!.toLowerCase() === db.toLowerCase()) return f[4] === '1' ? 'persistent' : 'volatile';
     }
     throw new CtdbError('ENOENT', `No database matching '${db}' found`, { exitCode: 1 });
+  }
+
+  /** `statistics --prometheus`: the target node's counters and cluster view as Prometheus text. */
+  private async prometheus(cmd: Command, plan: Plan, out: (s: string) => void): Promise<number> {
+    if (cmd.name !== 'statistics' || plan.args.length > 0) {
+      this.io.err(`--prometheus is only for 'statistics'\n`);
+      return 1;
+    }
+    try {
+      const { getNodemap, getRecmode, getStatistics, getVnnmap } = await import('../client/controls.js');
+      const { renderPrometheus } = await import('./prometheus.js');
+      const c = await this.shared.client();
+      await this.shared.checkTargetExists();
+      const t = this.opts.node ?? this.shared.myPnn;
+      const o = { timeoutMs: this.shared.timeoutMs };
+      const [stats, nm, recmode, vm] = await Promise.all([getStatistics(c, t, o), getNodemap(c, t, o),
+        getRecmode(c, t, o).catch(() => undefined), getVnnmap(c, t, o).catch(() => undefined)]);
+      out(renderPrometheus({
+        pnn: t, stats, recmode, generation: vm?.generation,
+        nodes: nm.nodes.map((n) => ({ pnn: n.pnn, address: n.addr.address, flags: n.flags })),
+      }));
+      return 0;
+    } catch (err) {
+      this.io.err(`${err instanceof Error ? err.message : String(err)}\n`);
+      const code = exitCodeFor(err);
+      return code < 0 ? 1 : code;
+    }
   }
 
   close(): void { this.shared.close(); }
