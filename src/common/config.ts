@@ -109,7 +109,15 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { section: 'legacy', key: 'start as stopped', type: 'boolean', defaultText: () => 'false' },
   { section: 'legacy', key: 'start as disabled', type: 'boolean', defaultText: () => 'false' },
   { section: 'legacy', key: 'script log level', type: 'string', defaultText: () => 'ERROR', check: (v) => { parseDebugLevel(v); } },
+  // An addition to CTDB: Prometheus endpoint of ctdbd (src/daemon/metrics.ts), ADDRESS:PORT.
+  { section: 'metrics', key: 'listen', type: 'string', defaultText: () => undefined, check: checkListen },
 ];
+
+function checkListen(v: string): void {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new Error('must be ADDRESS:PORT, e.g. 127.0.0.1:9479 or [::1]:9479');
+  parseIp(m[1] ?? m[2]!);
+}
 
 /** Section names in dump order. */
 export const CONFIG_SECTIONS: readonly string[] = [...new Set(CONFIG_OPTIONS.map((o) => o.section))];
@@ -307,6 +315,7 @@ function valueOf(cfg: CtdbConfig, section: string, key: string, values?: Map<str
     case 'legacy/start as stopped': return b(cfg.legacy.startAsStopped);
     case 'legacy/start as disabled': return b(cfg.legacy.startAsDisabled);
     case 'legacy/script log level': return cfg.legacy.scriptLogLevel;
+    case 'metrics/listen': return values?.get('metrics/listen');
     default: return undefined;
   }
 }

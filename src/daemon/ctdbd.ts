@@ -25,6 +25,7 @@ import { Leadership } from './leadership.js';
 import { attachRecovery } from './recovery.js';
 import { NodeTransport } from './transport.js';
 import { PublicIps } from './public-ips.js';
+import { startMetrics } from './metrics.js';
 
 /** Runs events for the daemon (the event daemon, or a stand-in). */
 export interface EventRunner {
@@ -142,6 +143,7 @@ export class Ctdbd {
       packet: (c, p) => this.onClientPacket(c, p),
       gone: (c) => this.log.debug({ client: c.id, pid: c.pid }, 'client disconnected'),
     }, this.log.child({ component: 'clients' }));
+    startMetrics(this);
   }
 
   get pnn(): number { return this.opts.myPnn; }

@@ -111,7 +111,7 @@ describe.skipIf(!built)('ctdb-config (skipped when dist/ is not built: run npm r
     expect(r.code).toBe(0);
     expect(r.out).toContain('[cluster]\n\t# transport = tcp\n\tnode address = 127.0.0.2\n');
     expect(r.out).toContain('\trealtime scheduling = false\n');
-    expect(r.out.match(/^\t/gm)).toHaveLength(23);
+    expect(r.out.match(/^\t/gm)).toHaveLength(24);
     conf(r.out);
     expect(run('ctdb-config', ['dump']).out).toBe(r.out);
   });
