@@ -4,6 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TdbFile, robustMutexesSupported } from '../../src/db/tdb.js';
 import { volatileOpenFlags } from '../../src/db/tdb-flags.js';
+import { CtdbClient } from '../../src/client/client.js';
+import { getPnn, registerSrvid } from '../../src/client/controls.js';
+import { resolvePaths } from '../../src/common/paths.js';
+import { Reader, writeAll } from '../../src/protocol/buffer.js';
+import { CallId, Operation, Pnn } from '../../src/protocol/constants.js';
+import { dbIdForName } from '../../src/protocol/hash.js';
+import { Opcode } from '../../src/protocol/opcodes.js';
+import { decodeRecBuffer, decodeRecData, encodePulldbExt, encodeTraverseStart } from '../../src/protocol/payloads.js';
 import { DIST, LocalCluster, type RunResult } from '../harness/cluster.js';
 
 /**
@@ -132,6 +140,48 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     ok(0, ['writekey', 'vol.tdb', 'rk2', 'ours']);
     expect(ok(0, ['catdb', 'vol.tdb'], { real: true })).toBe(ok(0, ['catdb', 'vol.tdb']));
     expect(ok(1, ['cattdb', 'vol.tdb'], { real: true })).toBe(ok(1, ['cattdb', 'vol.tdb']));
+  });
+
+  it('DB_PULL streams a node\'s records; TRAVERSE_START (as smbstatus sends it) ends with an empty record; bad db ids fail cleanly', async () => {
+    ok(0, ['writekey', 'vol.tdb', 'pull1', 'a']);
+    ok(2, ['writekey', 'vol.tdb', 'pull2', 'b']);
+    const cl = await CtdbClient.connect(resolvePaths(c.env(1)).socket);
+    try {
+      cl.pnn = await getPnn(cl, Pnn.CURRENT);
+      const id = dbIdForName('vol.tdb');
+      // Pull node 2's copy to a srvid of ours.
+      const pulled: string[] = [];
+      const srvid = 0xF001000000000042n;
+      cl.onMessage(srvid, (_s, data) => { for (const r of decodeRecBuffer(new Reader(data)).records) pulled.push(r.key.toString()); });
+      await registerSrvid(cl, srvid);
+      const pull = await cl.control(2, Opcode.DB_PULL, writeAll(encodePulldbExt, { dbId: id, lmaster: 0xFFFFFFFF, srvid }));
+      expect(pull.status).toBe(0);
+      await c.waitFor(() => pulled.length >= new Reader(pull.data).u32(), 5000, 20);
+      expect(pulled.length).toBe(new Reader(pull.data).u32());
+      expect(pulled).toContain('pull2');
+      // A plain traverse to a random srvid.
+      const tsrvid = 0x1234567890ABCDEFn;
+      const seen: string[] = [];
+      let ended = false;
+      cl.onMessage(tsrvid, (_s, data) => {
+        const r = decodeRecData(new Reader(data));
+        if (r.key.length === 0 && r.data.length === 0) ended = true; else seen.push(r.key.toString());
+      });
+      await registerSrvid(cl, tsrvid);
+      const t = await cl.control(Pnn.CURRENT, Opcode.TRAVERSE_START, writeAll(encodeTraverseStart, { dbId: id, reqid: 1, srvid: tsrvid }));
+      expect(t.status).toBe(0);
+      expect(await c.waitFor(() => ended, 10_000, 20)).toBe(true);
+      expect(seen).toEqual(expect.arrayContaining(['pull1', 'pull2']));
+      // Unknown db ids: controls fail, a call gets a failing REPLY_CALL.
+      const bad = Buffer.alloc(4); bad.writeUInt32LE(0xdeadbeef);
+      expect((await cl.control(Pnn.CURRENT, Opcode.GETDBPATH, bad)).status).toBe(-1);
+      expect((await cl.control(Pnn.CURRENT, Opcode.GET_DB_STATISTICS, bad)).status).toBe(-1);
+      const reply = await cl.request((reqid) => ({
+        operation: Operation.REQ_CALL, generation: 0, destnode: Pnn.CURRENT, srcnode: cl.pnn, reqid,
+        flags: 1, dbId: 0xdeadbeef, callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.alloc(0),
+      }));
+      expect(reply).toMatchObject({ operation: Operation.REPLY_CALL, status: -1 });
+    } finally { cl.close(); }
   });
 
   it('persistent transactions reach every node and bump the sequence number', () => {
