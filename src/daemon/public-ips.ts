@@ -221,7 +221,8 @@ export class PublicIps {
     if (iface === undefined) { e.pnn = newOwner; return ok(); }
     this.log.info({ ip: e.address, iface, newOwner }, 'releasing public address');
     const r = await this.runEvent('releaseip', [iface, e.address, String(e.mask)]);
-    if (r !== 0) return fail(`releaseip event failed for ${e.address} (${r})`);
+    // A failed script that still left the address gone (removed meanwhile) counts as released.
+    if (r !== 0 && systemHasIp(e.address)) return fail(`releaseip event failed for ${e.address} (${r})`);
     this.table.setActive(e, undefined);
     e.pnn = newOwner;
     d.sendMessage(d.pnn, Srvid.RELEASE_IP, Buffer.from(`${e.address}\0`));

@@ -68,10 +68,10 @@ export function formatIfaces(pnn: number, ifaces: Iface[], machine: boolean, sep
   return `Interfaces on node ${pnn}\n` + ifaces.map((i) => `name:${i.name} link:${i.linkState ? 'up' : 'down'} references:${i.references}\n`).join('');
 }
 
-/** Formats `ctdb gettickles`. Pure. */
+/** Formats `ctdb gettickles`. Pure. The -Y header keeps CTDB 4.17's spelling "Destiation" so scripts keep parsing. */
 export function formatTickles(ip: string, conns: Connection[], machine: boolean, sep: string): string {
   if (machine) {
-    return `${sep}Source IP${sep}Port${sep}Destination IP${sep}Port${sep}\n`
+    return `${sep}Source IP${sep}Port${sep}Destiation IP${sep}Port${sep}\n`
       + conns.map((c) => `${sep}${c.src.address}${sep}${c.src.port}${sep}${c.dst.address}${sep}${c.dst.port}${sep}\n`).join('');
   }
   return `Connections for IP: ${ip}\nNum connections: ${conns.length}\n`
@@ -130,7 +130,11 @@ const ipinfo = command({
     const addr = parseArgIp(ip!);
     const c = await ctx.client();
     const known = (await getPublicIps(c, ctx.target, false, o(ctx))).some((i) => i.addr.address === addr);
-    if (!known) { ctx.err(`Node ${ctx.target} does not know about IP ${ip}\n`); return 1; }
+    if (!known) {
+      ctx.out(`Node ${ctx.target} does not know about IP ${ip}\n`);
+      ctx.err('Control GET_PUBLIC_IP_INFO failed, ret=-1\n');
+      return 1;
+    }
     ctx.out(formatIpInfo(ctx.target, await getPublicIpInfo(c, ctx.target, addr, o(ctx))));
     return 0;
   },
@@ -151,7 +155,7 @@ const setifacelink = command({
     if (state !== 'up' && state !== 'down') { ctx.err(`Invalid link state '${state}': use up or down\n`); return 1; }
     const c = await ctx.client();
     const list = await getIfaces(c, ctx.target, o(ctx));
-    if (!list.some((i) => i.name === iface)) { ctx.err(`Interface ${iface} not configured on node ${ctx.target}\n`); return 1; }
+    if (!list.some((i) => i.name === iface)) { ctx.out(`Interface ${iface} not configured on node ${ctx.target}\n`); return 1; }
     await setIfaceLink(c, ctx.target, iface!, state === 'up', o(ctx));
     return 0;
   },
@@ -203,7 +207,7 @@ const addip = command({
     if (mask > (ip.includes(':') ? 128 : 32)) { ctx.err(`Invalid IP/Mask ${cidr}\n`); return 1; }
     const c = await ctx.client();
     if ((await getPublicIps(c, ctx.target, false, o(ctx))).some((i) => i.addr.address === ip)) {
-      ctx.out(`Node already knows about IP ${ip}\n`);
+      ctx.err(`Node already knows about IP ${ip}\n`);
       return 0;
     }
     let last: unknown;
@@ -223,7 +227,7 @@ const delip = command({
     const ip = parseArgIp(ipText!);
     const c = await ctx.client();
     if (!(await getPublicIps(c, ctx.target, false, o(ctx))).some((i) => i.addr.address === ip)) {
-      ctx.out(`Node does not know about IP ${ip}\n`);
+      ctx.err(`Node does not know about IP address ${ip}\n`);
       return 0;
     }
     await delPublicIp(c, ctx.target, ip, o(ctx));
