@@ -355,7 +355,11 @@ export class Databases {
     return ok();
   }
 
-  /** TRAVERSE_ALL(_EXT): send our records for the traverse back to its origin node. */
+  /**
+   * TRAVERSE_ALL(_EXT): send our records for the traverse back to its origin
+   * node. The local walk only collects; sending happens in batches with the
+   * event loop free in between, so a big database does not stall keepalives.
+   */
   private traverseAll(req: Pick<ReqControl, 'data'>): void {
     const t = decodeTraverseAllExt(new Reader(req.data));
     const d = this.d;
@@ -363,6 +367,7 @@ export class Databases {
       const data = writeAll(encodeRecData, rec);
       if (t.pnn === d.pnn) this.traverseData(data); else d.sendControlNoReply(t.pnn, Opcode.TRAVERSE_DATA, data);
     };
+    const recs: RecData[] = [];
     const e = this.byId.get(t.dbId);
     if (e) {
       e.db.tdb.traverse((key, value) => {
@@ -370,10 +375,16 @@ export class Databases {
         if (!e.db.persistent && value.readUInt32LE(8) !== d.pnn) return;
         if (!t.withEmptyRecords && value.length === LTDB_HEADER_SIZE) return;
         if (key.equals(SEQNUM_KEY)) return;
-        send({ reqid: t.reqid, key, data: value });
+        recs.push({ reqid: t.reqid, key, data: value });
       }, { readOnly: true });
     }
-    send({ reqid: t.reqid, key: Buffer.alloc(0), data: Buffer.alloc(0) });
+    const BATCH = 500;
+    const step = (from: number): void => {
+      for (let i = from; i < Math.min(from + BATCH, recs.length); i++) send(recs[i]!);
+      if (from + BATCH < recs.length) { setImmediate(() => step(from + BATCH)); return; }
+      send({ reqid: t.reqid, key: Buffer.alloc(0), data: Buffer.alloc(0) });
+    };
+    step(0);
   }
 
   private traverseData(data: Buffer): void {

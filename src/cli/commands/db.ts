@@ -23,6 +23,35 @@ const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(
 let srvidCounter = 0;
 const toolSrvid = (): bigint => 0xCE01000000000000n | (BigInt(process.pid & 0xffff) << 16n) | BigInt(++srvidCounter);
 
+/**
+ * A one-line progress display on stderr for long operations. Only on a
+ * terminal (and never in machine-readable mode); redrawn at most every 100 ms
+ * and erased when done, so pipes and scripts see nothing.
+ */
+class Progress {
+  private last = 0;
+  private shown = false;
+  private readonly on: boolean;
+  constructor(private readonly label: string, private readonly total: number | undefined, ctx: CliContext) {
+    this.on = process.stderr.isTTY === true && !ctx.opts.machine;
+  }
+  update(done: number): void {
+    if (!this.on) return;
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    this.shown = true;
+    let text = `${this.label}: ${done}`;
+    if (this.total) {
+      const width = 30;
+      const filled = Math.min(width, Math.round((done / this.total) * width));
+      text = `${this.label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${this.total}`;
+    }
+    process.stderr.write(`\r${text}\x1b[K`);
+  }
+  done(): void { if (this.shown) process.stderr.write('\r\x1b[K'); }
+}
+
 async function row(ctx: CliContext, id: number, flags: number, name?: string): Promise<DbRow> {
   const c = await ctx.client();
   return {
@@ -198,10 +227,14 @@ const catdb = command({
   async run(ctx, [arg]) {
     const info = await find(ctx, arg!);
     const c = await ctx.client();
+    const bar = new Progress('catdb', undefined, ctx);
+    let seen = 0;
     const n = await traverseDb(c, ctx.target, info.id, toolSrvid(), (rec) => {
       const r = decodeRecordValue(rec.data);
       if (r) ctx.out(formatRecord(rec.key, r.header, r.data));
+      bar.update(++seen);
     }, { timeoutMs: Math.max(ctx.timeoutMs, 120_000) });
+    bar.done();
     ctx.out(`Dumped ${n} records\n`);
     return 0;
   },
@@ -296,9 +329,13 @@ const backupdb = command({
     const info = await find(ctx, arg!);
     const db = await ClusterDb.open(await ctx.client(), info, o(ctx));
     const records: RecData[] = [];
+    const bar = new Progress('backupdb', undefined, ctx);
     try {
-      db.tdb.traverse((key, value) => { if (value.length >= 24) records.push({ reqid: 0, key, data: value }); }, { readOnly: true });
-    } finally { db.close(); }
+      db.tdb.traverse((key, value) => {
+        if (value.length >= 24) records.push({ reqid: 0, key, data: value });
+        bar.update(records.length);
+      }, { readOnly: true });
+    } finally { db.close(); bar.done(); }
     writeFileSync(file!, writeAll(encodeBackupFile, {
       version: BACKUP_VERSION, timestamp: Math.floor(Date.now() / 1000), dbFlags: info.flags, dbName: info.name, records,
     }));
@@ -367,11 +404,17 @@ async function replaceContents(ctx: CliContext, info: DbInfo, records: RecData[]
     await all(Opcode.DB_TRANSACTION_START, tdb);
     await all(Opcode.WIPE_DATABASE, tdb);
     await all(Opcode.DB_PUSH_START, writeAll(encodePulldbExt, { dbId: info.id, lmaster: 0, srvid }));
+    const bar = new Progress('restoring', records.length * nodes.length, ctx);
+    let sent = 0;
     for (const pnn of nodes) {
       for (let i = 0; i < records.length; i += 1000) {
-        c.message(pnn, srvid, writeAll(encodeRecBuffer, { dbId: info.id, records: records.slice(i, i + 1000) }));
+        const chunk = records.slice(i, i + 1000);
+        c.message(pnn, srvid, writeAll(encodeRecBuffer, { dbId: info.id, records: chunk }));
+        sent += chunk.length;
+        bar.update(sent);
       }
     }
+    bar.done();
     for (const pnn of nodes) {
       const r = await checked(c, pnn, Opcode.DB_PUSH_CONFIRM, u32(info.id), o(ctx));
       const got = new Reader(r.data).u32();
