@@ -219,6 +219,15 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     expect(ok(1, ['getdbseqnum', 'pers.tdb'], { real: true })).toBe(ok(1, ['getdbseqnum', 'pers.tdb']));
   });
 
+  it('tstore and tfetch give raw access to a TDB file with its record header', () => {
+    const file = join(c.dir, 'raw.tdb');
+    ok(0, ['tstore', file, 'k', 'data', '5', '1', '65536']);
+    const out = ok(0, ['tfetch', file, 'k']);
+    expect(out).toBe('dmaster: 1\nrsn: 5\nflags: 0x00010000 MIGRATED_WITH_DATA\ndata(4) = "data"\n');
+    if (haveReal) expect(ok(0, ['tfetch', file, 'k'], { real: true })).toBe(out);
+    expect(ctdb(0, ['tfetch', join(c.dir, 'missing.tdb'), 'k'])).toMatchObject({ code: 1, stderr: `Failed to open TDB file ${join(c.dir, 'missing.tdb')}\n` });
+  });
+
   it('backupdb, wipedb, restoredb and dumpdbbackup round-trip a database', () => {
     const file = join(c.dir, 'pers.backup');
     const before = ok(0, ['cattdb', 'pers.tdb']);

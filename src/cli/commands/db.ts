@@ -103,7 +103,7 @@ const detach = command({
     let rc = 0;
     for (const arg of args) {
       const info = await find(ctx, arg);
-      if (info.flags & (DbFlag.PERSISTENT | DbFlag.REPLICATED)) { ctx.err(`Database ${info.name} is not volatile\n`); rc = 1; continue; }
+      if (info.flags & (DbFlag.PERSISTENT | DbFlag.REPLICATED)) { ctx.err('Only volatile databases can be detached\n'); rc = 1; continue; }
       for (const pnn of nodes) {
         const r = await c.control(pnn, Opcode.DB_DETACH, u32(info.id), o(ctx));
         if (r.status !== 0) { ctx.err(`Database ${info.name} detach failed\n`); rc = 1; break; }
@@ -298,8 +298,10 @@ const tfetch = command({
     try {
       const v = tdb.fetch(parseDatum(key!));
       if (v === undefined) { ctx.err(`No record for key ${key}\n`); return 1; }
-      if (outfile) writeFileSync(outfile, v);
-      else ctx.out(`${v.toString('latin1')}\n`);
+      if (outfile) { writeFileSync(outfile, v); return 0; }
+      const rec = decodeRecordValue(v);
+      if (!rec) { ctx.err(`Record for key ${key} has no ltdb header\n`); return 1; }
+      ctx.out(formatRecord(Buffer.alloc(0), rec.header, rec.data).replace(/^key\(0\) = ""\n/, '').replace(/\n\n$/, '\n'));
       return 0;
     } finally { tdb.close(); }
   },
