@@ -26,6 +26,8 @@ export interface PromptOptions {
 }
 
 const BUILTINS = ['help', 'quit', 'exit'];
+/** Global options whose value is the next word (not a command word). */
+const OPTIONS_WITH_VALUE = new Set(['-n', '--node', '-t', '--timelimit', '-T', '--maxruntime', '-d', '--debug', '-x', '--separator']);
 const HISTORY_MAX = 500;
 
 /**
@@ -36,7 +38,13 @@ const HISTORY_MAX = 500;
 export function completeLine(line: string, commandNames: string[]): [string[], string] {
   const words = line.split(/\s+/);
   const cur = words[words.length - 1] ?? '';
-  const done = words.slice(0, -1).filter((w) => w !== '' && !w.startsWith('-'));
+  const done: string[] = [];
+  const before = words.slice(0, -1);
+  for (let i = 0; i < before.length; i++) {
+    const w = before[i]!;
+    if (OPTIONS_WITH_VALUE.has(w)) i++;
+    else if (w !== '' && !w.startsWith('-')) done.push(w);
+  }
   let pool: string[] = [];
   if (done.length === 0) pool = [...new Set([...commandNames, ...GROUPS.map((g) => g.name), ...BUILTINS])].sort();
   else if (done.length === 1) pool = GROUPS.find((g) => g.name === done[0])?.subs.map((s) => s.name) ?? [];
