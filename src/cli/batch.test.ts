@@ -71,7 +71,7 @@ describe('routing and completion', () => {
     expect(completeLine('sta', names)).toEqual([['statistics', 'status'], 'sta']);
     expect(completeLine('node', names)[0]).toEqual(['node', 'nodestatus']);
     expect(completeLine('node di', names)).toEqual([['disable'], 'di']);
-    expect(completeLine('-n 1 db s', names)[0]).toEqual(['seqnum', 'status', 'store']);
+    expect(completeLine('-n 1 db s', names)[0]).toEqual(['status', 'store', 'seqnum']);
     expect(completeLine('status x', names)[0]).toEqual([]);
   });
 });
