@@ -16,7 +16,7 @@ function fakeCluster(flags: number[], ips: string[][], opts: { failTake?: number
     myPnn: 0,
     tunable: async (name) => opts.tunables?.[name] ?? ({ TakeoverTimeout: 9, IPAllocAlgorithm: 2 } as Record<string, number>)[name] ?? 0,
     async control(pnn, opcode, data, o) {
-      const ok = (d = Buffer.alloc(0)) => ({ status: 0, data: d, errmsg: '' });
+      const ok = (d: Buffer = Buffer.alloc(0)) => ({ status: 0, data: d, errmsg: "" });
       if (flags[pnn]! & NodeFlag.DISCONNECTED) throw new Error(`node ${pnn} is disconnected`);
       switch (opcode) {
         case Opcode.GET_NODEMAP:
