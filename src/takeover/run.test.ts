@@ -16,11 +16,11 @@ function fakeCluster(flags: number[], ips: string[][], opts: { failTake?: number
     myPnn: 0,
     tunable: async (name) => opts.tunables?.[name] ?? ({ TakeoverTimeout: 9, IPAllocAlgorithm: 2 } as Record<string, number>)[name] ?? 0,
     async control(pnn, opcode, data, o) {
-      const ok = (d: Buffer = Buffer.alloc(0)) => ({ status: 0, data: d, errmsg: "" });
+      const ok = (d: Buffer = Buffer.alloc(0)) => ({ status: 0, data: d, errmsg: '' });
       if (flags[pnn]! & NodeFlag.DISCONNECTED) throw new Error(`node ${pnn} is disconnected`);
       switch (opcode) {
         case Opcode.GET_NODEMAP:
-          return ok(writeAll(encodeNodeMap, { nodes: flags.map((f, p) => ({ pnn: p, flags: f, addr: { family: 'inet', address: `127.0.0.${p + 1}`, port: 4379 } })) }));
+          return ok(writeAll(encodeNodeMap, { nodes: flags.map((f, p) => ({ pnn: p, flags: f, addr: { family: 'inet' as const, address: `127.0.0.${p + 1}`, port: 4379 } })) }));
         case Opcode.GET_PUBLIC_IPS: {
           const avail = ((o.flags ?? 0) & ControlFlag.GET_PUBLIC_IPS_AVAILABLE) !== 0;
           const list = [...believed[pnn]!].filter(() => !avail || (flags[pnn]! & (NodeFlag.INACTIVE | NodeFlag.DISABLED)) === 0)
