@@ -101,6 +101,10 @@ describe(title, () => {
     const { leader, views } = await waitOneLeader(c, ALL);
     expect(leader, JSON.stringify(views)).toBeDefined();
     await c.waitFor(async () => (await c.ctdbAsync(0, ['status'])).stdout.includes('Recovery mode:NORMAL'), 15_000);
+    // Debian's own tool hears the same leader announcements.
+    if (existsSync('/usr/bin/ctdb')) {
+      for (const pnn of ALL) expect(c.ctdb(pnn, ['leader'], { real: true }).stdout.trim()).toBe(String(leader));
+    }
     if (lock) {
       const r = c.ctdb(leader!, ['getreclock']);
       expect(r.stdout.trim()).toBe(join(c.dir, 'cluster.lock'));
