@@ -266,3 +266,51 @@ describe('Election with a cluster lock', () => {
     expect(e.leader).toBe(Pnn.UNKNOWN);
   });
 });
+
+describe('Election at 16 nodes over many seeds', () => {
+  /** Small deterministic PRNG (mulberry32) so failures can be replayed by seed. */
+  const rng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  it.each(Array.from({ length: 20 }, (_, i) => i + 1))('messages, seed %i: the oldest capable node leads, and again after it dies', (seed) => {
+    const r = rng(seed);
+    const prio = Array.from({ length: 16 }, () => 1000 + Math.floor(r() * 400));
+    const capable = prio.map(() => r() > 0.2);
+    capable[Math.floor(r() * 16)] = true;
+    const c = cluster(prio, { capable });
+    const best = (alive: boolean[]): number => {
+      const cands = prio.map((p, i) => ({ p, i })).filter(({ i }) => capable[i] && alive[i]);
+      cands.sort((a, b) => a.p - b.p || b.i - a.i);
+      return cands[0]!.i;
+    };
+    c.run(12_000);
+    const first = best(c.alive);
+    expect(new Set(c.leaders())).toEqual(new Set([first]));
+    c.alive[first] = false;
+    if (!capable.some((ok, i) => ok && c.alive[i])) return;
+    c.run(12_000);
+    expect(new Set(c.leaders())).toEqual(new Set([best(c.alive)]));
+  });
+
+  it.each(Array.from({ length: 20 }, (_, i) => i + 1))('lock, seed %i: exactly one holder leads, and again after it dies', (seed) => {
+    const r = rng(seed);
+    const c = lockCluster(16);
+    c.nodes.forEach((n) => { n.capable = r() > 0.2; });
+    c.nodes[Math.floor(r() * 16)]!.capable = true;
+    c.run(6000);
+    const h = c.holder()!;
+    expect(c.nodes[h]!.capable).toBe(true);
+    expect(new Set(c.leaders())).toEqual(new Set([h]));
+    expect(c.isLeader().filter(Boolean)).toHaveLength(1);
+    c.kill(h);
+    if (!c.nodes.some((n, i) => n.capable && c.alive[i])) return;
+    c.run(8000);
+    const h2 = c.holder()!;
+    expect(h2).not.toBe(h);
+    expect(new Set(c.leaders())).toEqual(new Set([h2]));
+  });
+});
