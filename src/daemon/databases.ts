@@ -243,7 +243,7 @@ export class Databases {
     reg(Opcode.TRAVERSE_DATA, (req) => { this.traverseData(req.data); return ok(); });
     reg(Opcode.TRANS3_COMMIT, (req) => this.trans3Commit(req));
     reg(Opcode.UPDATE_RECORD, (req) => {
-      const buf = decodeRecBuffer(new Reader(req.data));
+      const buf = viewRecBuffer(req.data);
       const e = this.byId.get(buf.dbId);
       if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
       if (e.db.frozen) return fail(`database ${e.db.name} is frozen`);
@@ -419,7 +419,7 @@ export class Databases {
   /** TRANS3_COMMIT: apply the batch here and on every other active node. */
   private async trans3Commit(req: ReqControl): Promise<ControlReply> {
     const d = this.d;
-    const buf = decodeRecBuffer(new Reader(req.data));
+    const buf = viewRecBuffer(req.data);
     const e = this.byId.get(buf.dbId);
     if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
     if (!e.db.persistent) return fail(`database ${e.db.name} is not persistent`);
@@ -445,6 +445,30 @@ export class Databases {
     }
     return ok();
   }
+}
+
+/**
+ * Reads a rec_buffer without copying: keys and data are views into `data`
+ * (the batch is applied at once, so nothing outlives the packet). Throws
+ * CtdbError EMSGSIZE/EINVAL like decodeRecBuffer on malformed input.
+ */
+export function viewRecBuffer(data: Buffer): { dbId: number; records: RecData[] } {
+  if (data.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${data.length} bytes`);
+  const dbId = data.readUInt32LE(0);
+  const count = data.readUInt32LE(4);
+  const records: RecData[] = [];
+  let off = 8;
+  for (let i = 0; i < count; i++) {
+    if (off + 16 > data.length) throw new CtdbError('EMSGSIZE', `rec_buffer record ${i} truncated`);
+    const length = data.readUInt32LE(off);
+    const keylen = data.readUInt32LE(off + 8);
+    const datalen = data.readUInt32LE(off + 12);
+    if (length < 16 + keylen + datalen || off + length > data.length) throw new CtdbError('EINVAL', `rec_buffer record ${i} has a bad length`);
+    const k = off + 16;
+    records.push({ reqid: data.readUInt32LE(off + 4), key: data.subarray(k, k + keylen), data: data.subarray(k + keylen, k + keylen + datalen) });
+    off += length;
+  }
+  return { dbId, records };
 }
 
 /** Applies a batch of records (ltdb header inside data) in one transaction; header-only records are deletions. */

@@ -154,7 +154,11 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
       const srvid = 0xF001000000000042n;
       cl.onMessage(srvid, (_s, data) => { for (const r of decodeRecBuffer(new Reader(data)).records) pulled.push(r.key.toString()); });
       await registerSrvid(cl, srvid);
+      // As the recovery helper does: pull from a frozen database.
+      const idBuf = Buffer.alloc(4); idBuf.writeUInt32LE(id);
+      expect((await cl.control(2, Opcode.DB_FREEZE, idBuf)).status).toBe(0);
       const pull = await cl.control(2, Opcode.DB_PULL, writeAll(encodePulldbExt, { dbId: id, lmaster: 0xFFFFFFFF, srvid }));
+      expect((await cl.control(2, Opcode.DB_THAW, idBuf)).status).toBe(0);
       expect(pull.status).toBe(0);
       await c.waitFor(() => pulled.length >= new Reader(pull.data).u32(), 5000, 20);
       expect(pulled.length).toBe(new Reader(pull.data).u32());
