@@ -116,7 +116,8 @@ export class Databases {
       db.close();
       throw new CtdbError('EINVAL', `database id ${hex8(db.id)} of ${name} collides with ${clash.db.name}`);
     }
-    const locks = new RecordLocks(() => db.tdb, (err) => this.d.log.warn({ err, db: name }, 'record operation failed'));
+    const locks = new RecordLocks(() => db.tdb, (err) => this.d.log.warn({ err, db: name }, 'record operation failed'),
+      (key, ms) => this.d.log.warn({ db: name, key: key.toString('hex').slice(0, 64), ms }, 'record lock held by a client for a long time; still waiting'));
     this.byId.set(db.id, { db, locks });
     this.d.log.info({ db: name, id: hex8(db.id), kind, path: db.path }, 'database attached');
     return { db, created: true };

@@ -57,7 +57,8 @@ describe('RecordLocks', () => {
 
   it('waits without blocking while another process holds the chain, and keeps later work for that key behind it', async () => {
     holder = await holdLock(dir, join(dir, 'l.tdb'), 'held');
-    const locks = new RecordLocks(() => tdb, (e) => { throw e; });
+    const slow: string[] = [];
+    const locks = new RecordLocks(() => tdb, (e) => { throw e; }, (k) => slow.push(k.toString()), 20);
     const order: string[] = [];
     locks.run(Buffer.from('held'), () => order.push('held1'));
     locks.run(Buffer.from('held'), () => order.push('held2'));
@@ -66,6 +67,7 @@ describe('RecordLocks', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(order).toEqual(['free']);
     expect(locks.busy(Buffer.from('held'))).toBe(true);
+    expect(slow).toEqual(['held']); // reported once, not per retry
     holder.stdin!.end();
     for (let i = 0; i < 200 && order.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(order).toEqual(['free', 'held1', 'held2']);

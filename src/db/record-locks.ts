@@ -12,7 +12,7 @@ import type { TdbFile } from './tdb.js';
 /** Work done while the chain lock is held; must be synchronous. */
 export type LockedWork = () => void;
 
-interface KeyQueue { key: Buffer; items: LockedWork[]; timer?: NodeJS.Timeout; attempts: number }
+interface KeyQueue { key: Buffer; items: LockedWork[]; timer?: NodeJS.Timeout; attempts: number; waitingSince?: number; warned?: boolean }
 
 /** Serialises work per key on one TDB. */
 export class RecordLocks {
@@ -22,7 +22,12 @@ export class RecordLocks {
   /** Number of queued (not yet run) items, for statistics. */
   pending = 0;
 
-  constructor(private readonly tdb: () => TdbFile, private readonly onError: (err: unknown) => void) {}
+  /**
+   * `onSlow` is told once per wait when a record lock has not been obtained
+   * within `slowMs` (a client holding a record for long).
+   */
+  constructor(private readonly tdb: () => TdbFile, private readonly onError: (err: unknown) => void,
+    private readonly onSlow: (key: Buffer, waitedMs: number) => void = () => {}, private readonly slowMs = 10_000) {}
 
   /** True while `key` has queued or running work. */
   busy(key: Buffer): boolean { return this.queues.has(key.toString('latin1')); }
@@ -68,6 +73,9 @@ export class RecordLocks {
         continue;
       }
       if (!locked) {
+        const now = Date.now();
+        q.waitingSince ??= now;
+        if (!q.warned && now - q.waitingSince >= this.slowMs) { q.warned = true; this.onSlow(q.key, now - q.waitingSince); }
         // Held by a client process: try again soon, backing off up to 50 ms.
         const delay = Math.min(50, 1 << Math.min(q.attempts, 6));
         q.attempts++;
@@ -75,6 +83,7 @@ export class RecordLocks {
         return;
       }
       q.attempts = 0;
+      q.waitingSince = undefined; q.warned = false;
       const work = q.items.shift()!;
       this.pending--;
       try { work(); } catch (err) { this.onError(err); } finally {
