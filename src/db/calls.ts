@@ -142,7 +142,7 @@ export class CallEngine {
   /** Re-sends calls whose generation changed (a recovery moved lmasters). */
   resendStale(): void {
     const gen = this.host.generation();
-    for (const [reqid, c] of this.pending) {
+    for (const c of this.pending.values()) {
       if (c.generation === gen) continue;
       c.generation = gen;
       const dest = this.lmasterOf(c.key);
@@ -153,7 +153,6 @@ export class CallEngine {
       } else {
         this.host.send(dest, packet);
       }
-      void reqid;
     }
   }
 

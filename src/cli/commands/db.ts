@@ -310,7 +310,7 @@ const tfetch = command({
 const tstore = command({
   name: 'tstore', args: '<tdb-file> <key> <data> [<rsn> <dmaster> <flags>]', help: 'store a key in a tdb file', minArgs: 3, maxArgs: 6,
   daemon: false, remote: false,
-  async run(ctx, [path, key, data, rsn, dmaster, flags]) {
+  async run(_ctx, [path, key, data, rsn, dmaster, flags]) {
     const num = (s: string | undefined, what: string): number => {
       if (s === undefined) return 0;
       const v = Number(s);
@@ -320,7 +320,6 @@ const tstore = command({
     const header = { rsn: BigInt(num(rsn, 'rsn')), dmaster: num(dmaster, 'dmaster'), flags: num(flags, 'flags') };
     const tdb = openRaw(path!, true);
     try { tdb.store(parseDatum(key!), encodeRecordValue(header, parseDatum(data!))); } finally { tdb.close(); }
-    void ctx;
     return 0;
   },
 });
