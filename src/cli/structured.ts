@@ -258,15 +258,16 @@ async function runGroupLine(g: Group, words: string[], ex: Executor, stdin: Stdi
   if (args.length === 0 && s.minArgs > 0 && stdin) {
     if (stdin.isTTY) { io.err(`Usage: ctdb ${g.name} ${s.name} ${s.args}\n`); return 1; }
     const lines = parseBatch(await stdin.read());
-    const r = await runBatch(lines, (l) => runSub(s, l.words, ex, io), io.err, `ctdb ${g.name} ${s.name}`);
+    const r = await runBatch(lines, (l) => runSub(g, s, l.words, ex, io), io.err, `ctdb ${g.name} ${s.name}`);
     return r.code;
   }
-  return runSub(s, args, ex, io);
+  return runSub(g, s, args, ex, io);
 }
 
-async function runSub(s: Sub, args: string[], ex: Executor, io: StructuredIo): Promise<number> {
+/** Checks a sub-command's arguments, plans the classic command and runs it. */
+async function runSub(g: Group, s: Sub, args: string[], ex: Executor, io: StructuredIo): Promise<number> {
   if (args.length < s.minArgs || args.length > s.maxArgs) {
-    io.err(`Usage: ctdb ${s.name} ${s.args}\n`.replace('ctdb ', `ctdb ${GROUPS.find((g) => g.subs.includes(s))!.name} `));
+    io.err(`Usage: ctdb ${g.name} ${s.name} ${s.args}\n`);
     return 1;
   }
   let plan: Plan;

@@ -70,6 +70,9 @@ describe.skipIf(!built)('admin surface on a 3-node cluster (127.0.0.231-233)', (
       const r = c.ctdb(0, ['node', 'disable', 'x']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("Invalid node 'x'");
+      const u = c.ctdb(0, ['node', 'ban', '1']);
+      expect(u.code).toBe(1);
+      expect(u.stderr).toBe('Usage: ctdb node ban <pnn> <bantime>\n');
       const m = c.ctdb(0, ['node', 'stop', '7']);
       expect(m.code).toBe(1);
       expect(m.stderr).toContain('Node 7 does not exist');

@@ -66,6 +66,18 @@ describe.skipIf(!built)('onnode with a remote shell', () => {
     expect(readFileSync(join(dir, 'out.127.0.0.8'), 'utf8')).toBe('ARGS:-n 127.0.0.8 x\n');
   });
 
+  it('pushes files to the same absolute paths with -P', () => {
+    const rsync = join(dir, 'fake-rsync');
+    writeFileSync(rsync, '#!/bin/sh\necho "RSYNC:$*"\n');
+    chmodSync(rsync, 0o755);
+    const r = onnode(['-q', '-P', '0,3', 'a.txt', '/etc/hosts'], { ...ssh, ONNODE_RSYNC: rsync });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`RSYNC:-aR ${join(dir, 'a.txt')} /etc/hosts 127.0.0.7:/\nRSYNC:-aR ${join(dir, 'a.txt')} /etc/hosts 127.0.0.8:/\n`);
+    const local = onnode(['-P', '0', 'a.txt'], { ONNODE_LOCAL: '1' });
+    expect(local.code).toBe(1);
+    expect(local.err).toContain('not supported with ONNODE_LOCAL');
+  });
+
   it('accepts host names only with -n', () => {
     expect(onnode(['-n', 'db1,0', 'x'], ssh).out).toBe('ARGS:-n db1 x\nARGS:-n 127.0.0.7 x\n');
     const r = onnode(['db1', 'x'], ssh);
