@@ -8,7 +8,11 @@
 export type JsonShape =
   | { kind: 'native' }
   | { kind: 'table'; single?: boolean; columns?: string[]; rawKeys?: boolean }
-  | { kind: 'pairs'; sep: string; machine: false };
+  | { kind: 'pairs'; sep: string; machine: false }
+  /** One printed value under `key` (decimal integers as numbers, `UNKNOWN` as null). */
+  | { kind: 'value'; key: string }
+  /** Event script results, read from ctdb-eventd (structured.ts). */
+  | { kind: 'events' };
 
 /** Commands that have a JSON form, and how it is made. */
 export const JSON_COMMANDS: Readonly<Record<string, JsonShape>> = {
@@ -23,6 +27,16 @@ export const JSON_COMMANDS: Readonly<Record<string, JsonShape>> = {
   statistics: { kind: 'table', single: true, rawKeys: true },
   listvars: { kind: 'pairs', sep: '=', machine: false },
   getdbstatus: { kind: 'pairs', sep: ':', machine: false },
+  version: { kind: 'value', key: 'version' },
+  pnn: { kind: 'value', key: 'pnn' },
+  leader: { kind: 'value', key: 'leader' },
+  getpid: { kind: 'value', key: 'pid' },
+  runstate: { kind: 'value', key: 'runstate' },
+  getdebug: { kind: 'value', key: 'level' },
+  getreclock: { kind: 'value', key: 'clusterLock' },
+  getdbseqnum: { kind: 'value', key: 'seqnum' },
+  scriptstatus: { kind: 'events' },
+  event: { kind: 'events' },
 };
 
 /** `Public IP` → `publicIp`, `ThisNode` → `thisNode`, `PNN` → `pnn`. */
@@ -81,7 +95,10 @@ export function pairsToJson(text: string, sep: string): Record<string, string | 
 export function toJson(shape: JsonShape, text: string, sep: string): string {
   let v: unknown;
   if (shape.kind === 'pairs') v = pairsToJson(text, shape.sep);
-  else if (shape.kind === 'table') {
+  else if (shape.kind === 'value') {
+    const t = text.replace(/\n$/, '');
+    v = { [shape.key]: t === 'UNKNOWN' || t === '' ? null : jsonValue(t) };
+  } else if (shape.kind === 'table') {
     const rows = tableToJson(text, sep, shape.columns, shape.rawKeys);
     v = shape.single ? rows[0] ?? {} : rows;
   } else v = text;

@@ -161,6 +161,7 @@ export class Executor {
     if (this.opts.prometheus) return this.prometheus(cmd, plan, out);
     const shape = json ? JSON_COMMANDS[cmd.name] : undefined;
     if (json && !shape) { this.io.err(`--json is not supported for '${cmd.name}' (JSON listings: ${Object.keys(JSON_COMMANDS).join(', ')})\n`); return 1; }
+    if (shape?.kind === 'events') return this.eventsJson(cmd.name, plan.args, out);
     const opts: CliOptions = { ...this.opts, ...(plan.node !== undefined ? { node: plan.node } : {}), ...override };
     let buf = '';
     let lineOut = out;
@@ -211,6 +212,47 @@ export class Executor {
       if (f[2] === db || f[1]!.toLowerCase() === db.toLowerCase()) return f[4] === '1' ? 'persistent' : 'volatile';
     }
     throw new CtdbError('ENOENT', `No database matching '${db}' found`, { exitCode: 1 });
+  }
+
+  /**
+   * `--json` of `scriptstatus [EVENT]` and `event status COMPONENT EVENT`:
+   * `{component, event, result, scripts: [{name, status, result, begin, end,
+   * duration, output}]}` (times in seconds since the epoch). Exit codes as
+   * the classic commands: 0 for scriptstatus, |result| for event status.
+   */
+  private async eventsJson(name: string, args: string[], out: (s: string) => void): Promise<number> {
+    let component = 'legacy';
+    let event = args[0] ?? 'monitor';
+    if (name === 'event') {
+      if (args[0] !== 'status' || args.length !== 3) {
+        this.io.err(`--json is supported for 'event status COMPONENT EVENT' only\n`);
+        return 1;
+      }
+      [component, event] = [args[1]!, args[2]!];
+    }
+    try {
+      const { EventdClient } = await import('../eventd/client.js');
+      const { scriptResult } = await import('./top.js');
+      const ev = await EventdClient.connect(this.shared.paths.eventdSocket, { timeoutMs: this.shared.timeoutMs });
+      let st;
+      try { st = await ev.status(component, event); } finally { ev.close(); }
+      if (!st.found) {
+        this.io.err(st.result === -2 ? `Event dir for ${component} does not exist\n` : `Event ${event} has never run in ${component}\n`);
+        return name === 'scriptstatus' ? 0 : Math.abs(st.result) || 1;
+      }
+      const sec = (t: { sec: number; usec: number }): number => t.sec + t.usec / 1e6;
+      out(`${JSON.stringify({
+        component, event, result: st.result,
+        scripts: st.scripts.map((x) => ({
+          name: x.name, status: scriptResult(x), result: x.result, begin: sec(x.begin), end: sec(x.end),
+          duration: Math.max(0, Math.round((sec(x.end) - sec(x.begin)) * 1000) / 1000), output: x.output,
+        })),
+      }, null, 2)}\n`);
+      return name === 'scriptstatus' ? 0 : Math.abs(st.result);
+    } catch (err) {
+      this.io.err(`${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
   }
 
   /** `statistics --prometheus`: the target node's counters and cluster view as Prometheus text. */

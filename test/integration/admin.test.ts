@@ -127,6 +127,22 @@ describe.skipIf(!built)('admin surface on a 3-node cluster (127.0.0.231-233)', (
       expect(stats.num_clients).toBeGreaterThanOrEqual(1);
     });
 
+    it('wraps single values and reads event results from ctdb-eventd', () => {
+      expect(JSON.parse(c.ctdb(1, ['--json', 'pnn']).stdout)).toEqual({ pnn: 1 });
+      const leader = JSON.parse(c.ctdb(0, ['--json', 'leader']).stdout) as { leader: number };
+      expect(leader.leader).toBe(Number(c.ctdb(0, ['leader']).stdout));
+      expect(JSON.parse(c.ctdb(0, ['--json', 'runstate']).stdout)).toEqual({ runstate: 'RUNNING' });
+      const ev = c.ctdb(0, ['--json', 'scriptstatus']);
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(JSON.parse(ev.stdout)).toMatchObject({ component: 'legacy', event: 'monitor', result: 0, scripts: [] });
+      const st = c.ctdb(0, ['--json', 'event', 'status', 'legacy', 'monitor']);
+      expect(st.code).toBe(c.ctdb(0, ['event', 'status', 'legacy', 'monitor']).code);
+      expect(JSON.parse(st.stdout)).toMatchObject({ component: 'legacy', event: 'monitor' });
+      const never = c.ctdb(0, ['--json', 'event', 'status', 'legacy', 'takeip']);
+      expect(never.code).not.toBe(0);
+      expect(never.stderr).toContain('Event takeip has never run in legacy');
+    });
+
     it('refuses commands without a JSON form', () => {
       const r = c.ctdb(0, ['--json', 'uptime']);
       expect(r.code).toBe(1);
