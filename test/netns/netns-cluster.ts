@@ -105,10 +105,14 @@ export class NetnsCluster {
     if (p.exitCode === null && p.signalCode === null) { p.kill('SIGKILL'); await exited; }
   }
 
-  /** Simulates the death of node `pnn`'s machine: kill -9 of ctdbd and its link taken down. */
+  /**
+   * Simulates the death of node `pnn`'s machine: its link goes down first
+   * (so its sockets send nothing more: peers notice only by missed
+   * keepalives), then ctdbd gets SIGKILL.
+   */
   async crash(pnn: number): Promise<void> {
-    await this.kill(pnn, 'SIGKILL');
     ip(['link', 'set', 'eth0', 'down'], this.ns(pnn));
+    await this.kill(pnn, 'SIGKILL');
   }
 
   /** Brings a crashed node's machine back (link up, stale public addresses gone) and starts ctdbd. */
