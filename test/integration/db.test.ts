@@ -6,6 +6,7 @@ import { TdbFile, robustMutexesSupported } from '../../src/db/tdb.js';
 import { volatileOpenFlags } from '../../src/db/tdb-flags.js';
 import { CtdbClient } from '../../src/client/client.js';
 import { getPnn, registerSrvid } from '../../src/client/controls.js';
+import { ClusterDb, persistentTransaction } from '../../src/client/db.js';
 import { resolvePaths } from '../../src/common/paths.js';
 import { Reader, writeAll } from '../../src/protocol/buffer.js';
 import { CallId, Operation, Pnn } from '../../src/protocol/constants.js';
@@ -206,6 +207,43 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     ok(2, ['pdelete', 'pers.tdb', 'key3']);
     expect(ok(0, ['pfetch', 'pers.tdb', 'key3'])).toBe('\n');
     expect(parseDump(ok(1, ['catdb', 'pers.tdb'])).map((r) => r.key).sort()).toEqual(['key2']);
+  });
+
+  it('concurrent persistent transactions from every node are serialised: no sequence number is lost', async () => {
+    const seq0 = BigInt(ok(0, ['getdbseqnum', 'pers.tdb']).trim());
+    const runs = [0, 1, 2].flatMap((pnn) => [0, 1, 2, 3].map((i) => c.ctdbAsync(pnn, ['pstore', 'pers.tdb', `cc-${pnn}-${i}`, `v${i}`])));
+    for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
+    for (const pnn of [0, 1, 2]) {
+      expect(BigInt(ok(pnn, ['getdbseqnum', 'pers.tdb']).trim())).toBe(seq0 + 12n);
+      const keys = parseDump(ok(pnn, ['cattdb', 'pers.tdb'])).map((r) => r.key).filter((k) => k.startsWith('cc-'));
+      expect(keys.sort()).toEqual([0, 1, 2].flatMap((p) => [0, 1, 2, 3].map((i) => `cc-${p}-${i}`)).sort());
+    }
+  });
+
+  it('read-modify-write transactions racing from three nodes lose no update', async () => {
+    const clients = await Promise.all([0, 1, 2].map(async (pnn) => {
+      const cl = await CtdbClient.connect(resolvePaths(c.env(pnn)).socket);
+      cl.pnn = await getPnn(cl, Pnn.CURRENT);
+      return cl;
+    }));
+    const dbs = await Promise.all(clients.map((cl) => ClusterDb.open(cl, { id: dbIdForName('pers.tdb'), name: 'pers.tdb', flags: 1 })));
+    try {
+      const key = Buffer.from('counter');
+      const bump = async (i: number): Promise<void> => {
+        for (let n = 0; n < 10; n++) {
+          await persistentTransaction(clients[i]!, dbs[i]!, async (read) => {
+            const v = Number(read(key)?.toString() ?? '0');
+            await new Promise((r) => setImmediate(r)); // widen the window between read and commit
+            return [{ key, data: Buffer.from(String(v + 1)) }];
+          });
+        }
+      };
+      await Promise.all([0, 1, 2].map(bump));
+      for (const pnn of [0, 1, 2]) expect(ok(pnn, ['pfetch', 'pers.tdb', 'counter'])).toBe('30\n');
+    } finally {
+      dbs.forEach((d) => d.close());
+      clients.forEach((cl) => cl.close());
+    }
   });
 
   it('a malformed ptrans batch names the line and commits nothing', () => {
