@@ -54,7 +54,9 @@ export class PublicIps {
       for (const e of loadPublicAddresses(d.opts.paths.publicAddressesFile)) this.table.add(e);
       this.log.info({ count: this.table.entries.size }, 'public addresses loaded');
     } catch (err) {
-      // A broken file must not go unnoticed: refuse to start, as CTDB does.
+      // A broken file must not go unnoticed: refuse to start, as CTDB does. The
+      // event daemon is already running and would keep this process alive.
+      void d.events.close().catch(() => {});
       throw new CtdbError('EINVAL', `cannot load public addresses: ${(err as Error).message}`, { cause: err });
     }
     this.registerControls();

@@ -3,6 +3,7 @@
  * addresses are bookkeeping only, as no event scripts are installed), with
  * Debian's ctdb tool pointed at our daemons for the outputs it shares.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,5 +164,17 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('public_addresses:4');
     expect(owners()).toEqual(before);
+  });
+});
+
+describe.skipIf(!built)('a malformed public_addresses file', () => {
+  it('stops ctdbd at start with file:line and exit status 22', async () => {
+    const c = new LocalCluster({ nodes: 1, firstOctet: 185 });
+    try {
+      writeFileSync(join(c.base(0), 'public_addresses'), '10.99.0.1/24 eth7\n10.99.0.2 eth7\n');
+      const r = spawnSync(process.execPath, [join(DIST, 'ctdbd.js'), '-i'], { env: c.env(0), encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(22);
+      expect(r.stderr).toContain(`${join(c.base(0), 'public_addresses')}:2: missing /MASK in '10.99.0.2'`);
+    } finally { await c.stop(); }
   });
 });
