@@ -64,6 +64,7 @@ export class Databases {
       db: (id) => this.byId.get(id),
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
+      tunable: (name) => d.tunable(name),
     });
     this.wipeStaleFiles();
     this.registerControls();

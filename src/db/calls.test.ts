@@ -23,6 +23,10 @@ class SimCluster {
   private seed: number;
   generation = 7;
 
+  clock = 1000;
+  readonly timers: { at: number; fn: () => void }[] = [];
+  tunables: Record<string, number> = {};
+
   constructor(dir: string, readonly size: number, seed: number) {
     this.seed = seed;
     for (let pnn = 0; pnn < size; pnn++) {
@@ -32,6 +36,8 @@ class SimCluster {
         pnn, generation: () => this.generation, lmaster: (h) => h % size,
         send: (to, p) => this.enqueue(pnn, to, p), db: (id) => (id === db.id ? { db, locks } : undefined),
         hash: (k) => jenkinsHash(k), warn: () => {},
+        tunable: (n) => this.tunables[n], now: () => this.clock,
+        later: (fn, ms) => { this.timers.push({ at: this.clock + ms, fn }); },
       });
       this.nodes.push({ engine, db, locks });
     }
@@ -170,6 +176,27 @@ describe('record migration (simulated 3-node network)', () => {
     n2.engine.resendStale();
     sim.run();
     expect(status).toBe(0);
+    expect(sim.header(2, key)!.header.dmaster).toBe(2);
+  });
+
+  it('a sticky record stays pinned on its new dmaster for StickyPindown, then moves on', () => {
+    sim = new SimCluster(dir, 3, 6);
+    sim.tunables = { HopcountMakeSticky: 0, StickyDuration: 600, StickyPindown: 200 };
+    for (const n of sim.nodes) n.db.flags |= 0x04;
+    const call = (pnn: number, cb: (s: number) => void = () => {}): void =>
+      sim!.nodes[pnn]!.engine.localCall(sim!.nodes[pnn]!.db.id, key, CallId.NULL_FUNC, 1, cb);
+    call(1); sim.run(); // node 0 saw a request: the record is sticky there
+    call(0); sim.run(); // back to node 0, which pins it
+    expect(sim.header(0, key)!.header.dmaster).toBe(0);
+    let done = false;
+    call(2, () => { done = true; });
+    sim.run();
+    expect(done).toBe(false); // deferred while pinned
+    expect(sim.timers).toHaveLength(1);
+    sim.clock += 200;
+    sim.timers.splice(0).forEach((t) => t.fn());
+    sim.run();
+    expect(done).toBe(true);
     expect(sim.header(2, key)!.header.dmaster).toBe(2);
   });
 

@@ -10,7 +10,7 @@
  * (the high-hopcount fix). Local requests for a key that is already on its way
  * here are collapsed onto the outstanding migration (fetch collapse).
  */
-import { CallFlag, CallId, Operation, RecordFlag } from '../protocol/constants.js';
+import { CallFlag, CallId, DbFlag, Operation, RecordFlag } from '../protocol/constants.js';
 import type { Packet, ReplyDmaster, ReqCall, ReqDmaster } from '../protocol/packets.js';
 import type { LtdbHeader } from '../protocol/records.js';
 import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
@@ -28,7 +28,15 @@ export interface CallHost {
   db(dbId: number): { db: LocalDb; locks: RecordLocks } | undefined;
   hash(key: Buffer): number;
   warn(fields: object, msg: string): void;
+  /** A tunable (HopcountMakeSticky, StickyDuration, StickyPindown); defaults apply when absent. */
+  tunable?(name: string): number;
+  /** Clock in ms (default Date.now) and timer (default setTimeout), replaceable in tests. */
+  now?(): number;
+  later?(fn: () => void, ms: number): void;
 }
+
+/** Sticky-record state of one record on this node. */
+interface Sticky { until: number; pinnedUntil: number }
 
 /** A local requester waiting for a call to complete. */
 export type CallWaiter = (status: number, data: Buffer) => void;
@@ -94,8 +102,23 @@ export class CallEngine {
   private readonly inflight = new Map<string, number>();
   /** Highest hopcount seen by this node. */
   maxHopCount = 0;
+  /** Sticky records per (db, key) of STICKY databases. */
+  private readonly sticky = new Map<string, Sticky>();
 
   constructor(private readonly host: CallHost) {}
+
+  private now(): number { return this.host.now?.() ?? Date.now(); }
+  private tun(name: string, dflt: number): number { const v = this.host.tunable?.(name); return v === undefined ? dflt : v; }
+
+  /** True when `key` is sticky here and still pinned down: migration requests wait (record-model.md §5). */
+  private pinnedFor(db: LocalDb, key: Buffer): number {
+    if ((db.flags & DbFlag.STICKY) === 0) return 0;
+    const s = this.sticky.get(`${db.id}:${key.toString('latin1')}`);
+    if (!s) return 0;
+    const now = this.now();
+    if (now >= s.until) { this.sticky.delete(`${db.id}:${key.toString('latin1')}`); return 0; }
+    return Math.max(0, s.pinnedUntil - now);
+  }
 
   /** Number of calls waiting for a migration. */
   get pendingCount(): number { return this.pending.size; }
@@ -186,6 +209,18 @@ export class CallEngine {
       }
       db.counters.countHops(p.hopcount);
       if (p.hopcount > this.maxHopCount) this.maxHopCount = p.hopcount;
+      if ((db.flags & DbFlag.STICKY) !== 0) {
+        const sk = `${db.id}:${p.key.toString('latin1')}`;
+        if (p.hopcount >= this.tun('HopcountMakeSticky', 50) && !this.sticky.has(sk)) {
+          this.sticky.set(sk, { until: this.now() + this.tun('StickyDuration', 600) * 1000, pinnedUntil: 0 });
+        }
+        const wait = requesterOf(p) === me ? 0 : this.pinnedFor(db, p.key);
+        if (wait > 0) {
+          // Pinned here for a short while: answer the request once the pin expires.
+          (this.host.later ?? ((fn, ms) => { setTimeout(fn, ms); }))(() => this.onReqCall(p), wait);
+          return;
+        }
+      }
       if (requesterOf(p) === me) {
         // Our own request came back after the record arrived: complete it here.
         if (rec.absent) store(db, p.key, rec.header, rec.data);
@@ -267,6 +302,8 @@ export class CallEngine {
     const header = { rsn, dmaster: this.host.pnn, flags: flags & ~TRANSIENT };
     store(db, key, header, data);
     db.counters.countMigration(key);
+    const s = this.sticky.get(`${db.id}:${key.toString('latin1')}`);
+    if (s && (db.flags & DbFlag.STICKY) !== 0) s.pinnedUntil = this.now() + this.tun('StickyPindown', 200);
     const c = this.pending.get(reqid);
     if (!c || !c.key.equals(key)) return;
     this.finish(reqid, c, 0, callResult(c.callId, header, data));
