@@ -37,6 +37,8 @@ export interface ElectionOptions {
    * election is a race for it (election messages are ignored).
    */
   lock?: boolean;
+  /** How long a starting node listens for a leader before its first election (default: the leader timeout). */
+  firstElectionDelayMs?: number;
 }
 
 /**
@@ -62,9 +64,9 @@ export class Election {
   lockPending = false;
 
   constructor(readonly opts: ElectionOptions) {
-    // A new node first listens for a leader timeout: joining a running cluster must not
-    // disturb its leader, and nodes started together are all connected by then.
-    this.lastLeaderSeen = opts.priorityTime;
+    // A new node first listens (a leader timeout, or firstElectionDelayMs): joining a running
+    // cluster must not disturb its leader, and nodes started together are all connected by then.
+    this.lastLeaderSeen = opts.priorityTime - opts.leaderTimeoutMs + (opts.firstElectionDelayMs ?? opts.leaderTimeoutMs);
   }
 
   /** True when leadership is decided by a cluster lock. */

@@ -124,6 +124,8 @@ export class Ctdbd {
       leaderTimeoutMs: opts.config.cluster.leaderTimeout * 1000,
       electionTimeoutMs: testMode ? 500 : this.tunable('ElectionTimeout') * 1000,
       lock: opts.config.cluster.clusterLock !== undefined,
+      // Test mode starts fast, as CTDB's does: nodes on one host connect within milliseconds.
+      firstElectionDelayMs: testMode ? Math.min(1500, opts.config.cluster.leaderTimeout * 1000) : undefined,
     });
     this.election.capable = (this.capabilities & Capability.RECMASTER) !== 0;
     this.election.myFlags = flags;
