@@ -18,19 +18,8 @@
  * to be free and then takes it on the main thread without blocking, and
  * `transactionStartAsync` retries the non-blocking start with back-off.
  */
-import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
-import type * as KoffiModule from 'koffi';
-
-// koffi's native addon is loaded on first use so that tools which never open
-// a TDB (most ctdb commands) start without it.
-let koffiMod: typeof KoffiModule | undefined;
-const koffi = new Proxy({} as typeof KoffiModule, {
-  get(_t, prop) {
-    koffiMod ??= createRequire(import.meta.url)('koffi') as typeof KoffiModule;
-    return (koffiMod as unknown as Record<string | symbol, unknown>)[prop];
-  },
-});
+import koffi from '../common/koffi-lazy.js';
 import { closeSync, constants as fsConstants, openSync, readSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { CtdbError } from '../common/errors.js';

@@ -4,7 +4,7 @@
  * whole packets. Waiting uses poll() on a worker thread so the event loop
  * never blocks.
  */
-import koffi from 'koffi';
+import koffi from '../common/koffi-lazy.js';
 import { ipToBytes, type IpFamily } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
 
