@@ -24,7 +24,11 @@ export function ip(args: string[], ns?: string): string {
 }
 
 /** Options of a namespace cluster. */
-export interface NetnsClusterOptions { nodes: number; publicIps: string[]; tunables?: string; firstOctet?: number }
+export interface NetnsClusterOptions {
+  nodes: number; publicIps: string[]; tunables?: string; firstOctet?: number;
+  /** Run Debian's ctdbd, ctdb and 10.interface script instead of ours. */
+  real?: boolean;
+}
 
 export class NetnsCluster {
   readonly prefix: string;
@@ -74,20 +78,22 @@ export class NetnsCluster {
       const conf = join(b, 'ctdb.conf');
       writeFileSync(conf, readFileSync(conf, 'utf8').replace(/node address = \S+/, `node address = ${this.nodeAddress(p)}`));
       writeFileSync(join(b, 'public_addresses'), this.opts.publicIps.map((a) => `${a}/24 eth0\n`).join(''));
-      copyFileSync(join(ROOT, 'events/functions'), join(b, 'functions'));
+      copyFileSync(this.opts.real ? '/etc/ctdb/functions' : join(ROOT, 'events/functions'), join(b, 'functions'));
       const script = join(b, 'events/legacy/10.interface.script');
-      copyFileSync(join(ROOT, 'events/legacy/10.interface.script'), script);
+      copyFileSync(this.opts.real ? '/usr/share/ctdb/events/legacy/10.interface.script' : join(ROOT, 'events/legacy/10.interface.script'), script);
       chmodSync(script, 0o755);
     }
   }
 
   env(pnn: number): NodeJS.ProcessEnv {
+    if (this.opts.real) return { ...this.cl.env(pnn), CTDB: '/usr/bin/ctdb' };
     return { ...this.cl.env(pnn), CTDB_HELPER_BINDIR: this.helperDir, CTDB: join(this.helperDir, 'ctdb') };
   }
 
   /** Starts node `pnn`'s ctdbd inside its namespace (`ip netns exec` execs, so the PID is the daemon's). */
   start(pnn: number): void {
-    const p = spawn('ip', ['netns', 'exec', this.ns(pnn), process.execPath, join(DIST, 'ctdbd.js'), '-i'],
+    const daemon = this.opts.real ? ['/usr/sbin/ctdbd'] : [process.execPath, join(DIST, 'ctdbd.js')];
+    const p = spawn('ip', ['netns', 'exec', this.ns(pnn), ...daemon, '-i'],
       { env: this.env(pnn), stdio: ['ignore', 'ignore', 'ignore'] });
     this.procs.set(pnn, p);
   }
@@ -123,7 +129,8 @@ export class NetnsCluster {
   }
 
   ctdb(pnn: number, args: string[], input?: string): RunResult {
-    const r = spawnSync(process.execPath, [join(DIST, 'ctdb.js'), ...args], { env: this.env(pnn), input, encoding: 'utf8', timeout: 60_000 });
+    const tool = this.opts.real ? ['/usr/bin/ctdb'] : [process.execPath, join(DIST, 'ctdb.js')];
+    const r = spawnSync(tool[0]!, [...tool.slice(1), ...args], { env: this.env(pnn), input, encoding: 'utf8', timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
