@@ -11,7 +11,7 @@ import { CallEngine } from '../db/calls.js';
 import { LocalDb, type DbKind } from '../db/local-db.js';
 import { RecordLocks } from '../db/record-locks.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
-import { Operation, RecMode } from '../protocol/constants.js';
+import { CallId, Operation, RecMode } from '../protocol/constants.js';
 import { jenkinsHash } from '../protocol/hash.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Packet, ReqCall, ReqControl } from '../protocol/packets.js';
@@ -144,12 +144,23 @@ export class Databases {
   // ------------------------------------------------------------ packets
 
   private onClientCall(c: ClientConn, p: ReqCall): void {
-    const run = (): void => this.calls.localCall(p.dbId, p.key, p.callId, p.flags, (status, data) => {
+    const reply = (status: number, data: Buffer): void => {
       c.send({
         operation: Operation.REPLY_CALL, generation: this.d.vnnmap.generation, destnode: p.srcnode, srcnode: this.d.pnn,
         reqid: p.reqid, status, data,
       });
-    });
+    };
+    const db = this.byId.get(p.dbId)?.db;
+    if (db?.persistent) {
+      // Every node has all of a persistent database: nothing migrates, fetches read the local copy.
+      const v = db.tdb.fetch(p.key);
+      const data = v && v.length >= LTDB_HEADER_SIZE ? v : undefined;
+      if (p.callId === CallId.FETCH_FUNC) reply(0, data ? data.subarray(LTDB_HEADER_SIZE) : Buffer.alloc(0));
+      else if (p.callId === CallId.FETCH_WITH_HEADER_FUNC) reply(0, data ?? Buffer.alloc(0));
+      else reply(0, Buffer.alloc(0));
+      return;
+    }
+    const run = (): void => this.calls.localCall(p.dbId, p.key, p.callId, p.flags, reply);
     if (this.d.recmode === RecMode.ACTIVE || this.byId.get(p.dbId)?.db.frozen) this.defer(run);
     else run();
   }

@@ -197,6 +197,14 @@ export class CallEngine {
     }
     const { db, locks } = e;
     const me = this.host.pnn;
+    if (db.persistent) {
+      const to = requesterOf(p);
+      this.host.send(to, {
+        operation: Operation.REPLY_ERROR, generation: this.host.generation(), destnode: to, srcnode: me,
+        reqid: p.reqid, status: -1, msg: `Record migration is not used for ${db.kind} database ${db.name}`,
+      });
+      return;
+    }
     locks.run(p.key, () => {
       const lmaster = this.lmasterOf(p.key);
       const rec = fetchRecord(db, p.key, lmaster);

@@ -194,7 +194,7 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     } finally { cl.close(); }
   });
 
-  it('persistent transactions reach every node and bump the sequence number', () => {
+  it('persistent transactions reach every node and bump the sequence number', async () => {
     const seq0 = BigInt(ok(0, ['getdbseqnum', 'pers.tdb']).trim());
     ok(0, ['pstore', 'pers.tdb', 'key1', 'value1']);
     ok(1, ['ptrans', 'pers.tdb'], { input: '"key2" "value2"\n  "key3"  "0x414243"\n"key1" ""\n' });
@@ -204,6 +204,16 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
       expect(ok(pnn, ['pfetch', 'pers.tdb', 'key1'])).toBe('\n');
       expect(BigInt(ok(pnn, ['getdbseqnum', 'pers.tdb']).trim())).toBe(seq0 + 2n);
     }
+    // A FETCH call on a persistent database reads the local copy; nothing migrates.
+    const cl = await CtdbClient.connect(resolvePaths(c.env(2)).socket);
+    try {
+      cl.pnn = await getPnn(cl, Pnn.CURRENT);
+      const reply = await cl.request((reqid) => ({
+        operation: Operation.REQ_CALL, generation: 0, destnode: Pnn.CURRENT, srcnode: cl.pnn, reqid,
+        flags: 0, dbId: dbIdForName('pers.tdb'), callId: CallId.FETCH_FUNC, hopcount: 0, key: Buffer.from('key2'), callData: Buffer.alloc(0),
+      }));
+      expect(reply).toMatchObject({ operation: Operation.REPLY_CALL, status: 0, data: Buffer.from('value2') });
+    } finally { cl.close(); }
     ok(2, ['pdelete', 'pers.tdb', 'key3']);
     expect(ok(0, ['pfetch', 'pers.tdb', 'key3'])).toBe('\n');
     expect(parseDump(ok(1, ['catdb', 'pers.tdb'])).map((r) => r.key).sort()).toEqual(['key2']);
