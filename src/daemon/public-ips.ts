@@ -13,11 +13,11 @@ import { ipFamily } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
 import { loadPublicAddresses, type PublicAddressEntry } from '../common/public-addresses.js';
 import { Reader, writeAll } from '../protocol/buffer.js';
-import { ControlFlag, NodeFlag, RunState, Srvid } from '../protocol/constants.js';
+import { ControlFlag, NodeFlag, RecMode, RunState, Srvid } from '../protocol/constants.js';
 import { Opcode } from '../protocol/opcodes.js';
 import {
   decodeAddrInfo, decodeConnection, decodeDisableMessage, decodeIface, decodePublicIp, decodeSockAddr,
-  decodeTickleList, encodeIfaceList, encodePublicIpInfo, encodePublicIpList, encodeSrvidMessage,
+  decodeTickleList, encodeConnection, encodeIfaceList, encodePublicIpInfo, encodePublicIpList, encodeSrvidMessage,
   encodeTickleList, type Connection, type SockAddr,
 } from '../protocol/payloads.js';
 import { RawSender, sendGratuitousArp, sendTickle } from '../takeover/announce.js';
@@ -47,6 +47,12 @@ export class PublicIps {
   private ipCheckDisabledUntil = 0;
   private lastCheckRequest = 0;
   private sender?: RawSender;
+  /** Connections registered with TCP_CLIENT, by the client that registered them (dropped when it goes). */
+  private readonly clientConns = new Map<number, Connection[]>();
+  /** Since when this node has been unable to take part (recovery mode, banned, stopped); 0 when it can. */
+  private outSince = 0;
+  private runningTakeover?: Promise<void>;
+  private queuedTakeover?: Promise<void>;
 
   constructor(private readonly d: Ctdbd) {
     this.log = d.log.child({ component: 'public-ips' });
@@ -69,9 +75,9 @@ export class PublicIps {
       const secs = data.length >= 4 ? data.readUInt32LE(0) : 0;
       this.ipCheckDisabledUntil = secs === 0 ? 0 : Date.now() + secs * 1000;
     });
-    d.takeoverHook = () => this.takeoverRun();
+    d.takeoverHook = () => this.scheduleTakeoverRun();
     this.loop(() => Math.max(1, d.tunable('TickleUpdateInterval')) * 1000, () => this.sendTickleUpdates());
-    this.loop(() => (d.opts.paths.testMode ? 1000 : 5000), () => this.checkIps());
+    this.loop(() => (d.opts.paths.testMode ? 1000 : 5000), () => { this.dropGoneClients(); this.dropAllIfOut(); this.checkIps(); });
     d.onStop(() => this.stop());
   }
 
@@ -183,10 +189,11 @@ export class PublicIps {
       return r === 0 ? ok() : fail('startipreallocate event failed');
     });
     // Connection tracking.
-    d.registerControl(Opcode.TCP_CLIENT, (req) => {
+    d.registerControl(Opcode.TCP_CLIENT, (req, client) => {
       const c = decodeConnection(new Reader(req.data));
       if (!t.get(c.dst.address)) return fail(`${c.dst.address} is not a public address of node ${d.pnn}`);
       t.addConnection(toTracked(c));
+      if (client) this.clientConns.set(client.id, [...(this.clientConns.get(client.id) ?? []), c]);
       for (const peer of d.membership.connectedPeers()) d.sendControlNoReply(peer, Opcode.TCP_ADD, req.data);
       return ok();
     });
@@ -332,8 +339,56 @@ export class PublicIps {
     this.requestTakeoverRun();
   }
 
+  /** Forgets TCP_CLIENT connections of clients that have disconnected, on every node. */
+  private dropGoneClients(): void {
+    const d = this.d;
+    for (const [id, conns] of this.clientConns) {
+      if (d.clients.clients.has(id)) continue;
+      this.clientConns.delete(id);
+      for (const c of conns) {
+        this.table.removeConnection(toTracked(c));
+        const data = writeAll(encodeConnection, c);
+        for (const peer of d.membership.connectedPeers()) d.sendControlNoReply(peer, Opcode.TCP_REMOVE, data);
+      }
+    }
+  }
+
+  /**
+   * A node out of the cluster's business (recovery mode, banned or stopped)
+   * for RecoveryDropAllIPs seconds releases every address it hosts, so an
+   * isolated node does not keep answering for addresses others took over.
+   */
+  private dropAllIfOut(): void {
+    const d = this.d;
+    const out = d.recmode === RecMode.ACTIVE || (d.membership.ownFlags & (NodeFlag.BANNED | NodeFlag.STOPPED)) !== 0;
+    if (!out || d.runstate !== RunState.RUNNING) { this.outSince = 0; return; }
+    if (this.outSince === 0) { this.outSince = Date.now(); return; }
+    const limit = d.tunable('RecoveryDropAllIPs');
+    if (limit === 0 || Date.now() - this.outSince < limit * 1000) return;
+    const hosted = this.table.list().filter((e) => e.activeIface !== undefined);
+    if (hosted.length === 0) return;
+    this.log.warn({ seconds: limit, count: hosted.length }, 'out of the cluster too long: releasing every public address');
+    for (const e of hosted) void this.release(e, UNKNOWN_PNN);
+  }
+
   private requestTakeoverRun(): void {
     this.d.broadcastMessage(Srvid.TAKEOVER_RUN, writeAll(encodeSrvidMessage, { pnn: this.d.pnn, srvid: 0n }), true);
+  }
+
+  /**
+   * Runs takeover runs one at a time: a request while one runs is served by
+   * one more run after it (requests arriving meanwhile share that run).
+   */
+  private scheduleTakeoverRun(): Promise<void> {
+    if (!this.runningTakeover) {
+      this.runningTakeover = this.takeoverRun().finally(() => { this.runningTakeover = undefined; });
+      return this.runningTakeover;
+    }
+    this.queuedTakeover ??= this.runningTakeover.catch(() => {}).then(() => {
+      this.queuedTakeover = undefined;
+      return this.scheduleTakeoverRun();
+    });
+    return this.queuedTakeover;
   }
 
   /** One takeover run on the leader: starts ctdb_takeover_helper and waits for its result. */

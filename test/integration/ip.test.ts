@@ -7,6 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CtdbClient } from '../../src/client/client.js';
+import { ipAddr } from '../../src/client/ip.js';
+import { writeAll } from '../../src/protocol/buffer.js';
+import { Opcode } from '../../src/protocol/opcodes.js';
+import { encodeConnection } from '../../src/protocol/payloads.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
 
 const built = existsSync(join(DIST, 'ctdbd.js')) && existsSync(join(DIST, 'ctdb_takeover_helper.js'));
@@ -59,6 +64,23 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
     expect(await c.waitFor(() => c.ctdb(other, ['gettickles', '10.99.0.1']).stdout.includes('Num connections: 3'), 15_000)).toBe(true);
     expect(c.ctdb(host, ['deltickle', '10.1.1.1:1000', '10.99.0.1:445']).code).toBe(0);
     expect(c.ctdb(host, ['gettickles', '10.99.0.1']).stdout).toContain('Num connections: 2');
+  });
+
+  it('TCP_CLIENT registrations reach every node at once and vanish when the client disconnects', async () => {
+    const host = owners().get('10.99.0.2')!;
+    const client = await CtdbClient.connect(join(c.base(host), 'run/ctdbd.socket'));
+    try {
+      const conn = writeAll(encodeConnection, { src: ipAddr('10.3.3.3', 40000), dst: ipAddr('10.99.0.2', 445) });
+      expect((await client.control(host, Opcode.TCP_CLIENT, conn)).status).toBe(0);
+      const bad = writeAll(encodeConnection, { src: ipAddr('10.3.3.3', 40000), dst: ipAddr('10.3.3.4', 445) });
+      expect((await client.control(host, Opcode.TCP_CLIENT, bad)).status).toBe(-1);
+      for (const p of [0, 1, 2]) {
+        expect(await c.waitFor(() => c.ctdb(p, ['gettickles', '10.99.0.2']).stdout.includes('SRC: 10.3.3.3:40000'), 10_000)).toBe(true);
+      }
+    } finally { client.close(); }
+    for (const p of [0, 1, 2]) {
+      expect(await c.waitFor(() => !c.ctdb(p, ['gettickles', '10.99.0.2']).stdout.includes('SRC: 10.3.3.3:40000'), 10_000)).toBe(true);
+    }
   });
 
   it('addtickle refuses a pair whose server is not a public address, as CTDB does', () => {
