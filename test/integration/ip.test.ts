@@ -153,6 +153,24 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
     expect(owners(1).has('10.99.0.9')).toBe(false);
   });
 
+  it('tickle: bad endpoints and bad stdin lines fail as with Debian\'s tool; a good pair is sent (root)', () => {
+    const cases: Array<{ args: string[]; input?: string; code: number; err: string }> = [
+      { args: ['tickle', '127.0.0.1:1', 'bad'], code: 1, err: 'Invalid IP address bad\n' },
+      { args: ['tickle'], input: '127.0.0.1:1 127.0.0.1:2\nbad\n', code: 22, err: '' },
+    ];
+    if (process.getuid?.() === 0) {
+      cases.push({ args: ['tickle', '127.0.0.1:1', '127.0.0.1:2'], code: 0, err: '' }, { args: ['tickle'], input: '127.0.0.1:1 127.0.0.1:2\n', code: 0, err: '' });
+    }
+    for (const k of cases) {
+      const ours = c.ctdb(0, k.args, { input: k.input });
+      expect({ args: k.args, code: ours.code, err: ours.stderr }).toEqual({ args: k.args, code: k.code, err: k.err });
+      if (haveReal) {
+        const real = c.ctdb(0, k.args, { input: k.input, real: true });
+        expect({ args: k.args, code: real.code, err: real.stderr }).toEqual({ args: k.args, code: k.code, err: k.err });
+      }
+    }
+  });
+
   it('ipinfo and setifacelink on unknown names fail as CTDB does', () => {
     expect(c.ctdb(0, ['ipinfo', '10.99.0.77'])).toMatchObject({ code: 1, stdout: 'Node 0 does not know about IP 10.99.0.77\n' });
     expect(c.ctdb(0, ['setifacelink', 'ethX', 'up'])).toMatchObject({ code: 1, stdout: 'Interface ethX not configured on node 0\n' });

@@ -305,20 +305,30 @@ function tickleCommand(name: 'addtickle' | 'deltickle', help: string): Command {
 const tickle = command({
   name: 'tickle', args: '<srcip:port> <dstip:port>', help: 'send a tcp tickle ack', daemon: false, remote: false, maxArgs: 2,
   async run(ctx, args) {
+    if (args.length === 1) throw new CtdbError('EINVAL', 'tickle needs two endpoints, or none to read them from stdin', { exitCode: 1 });
     const { RawSender, sendTickle } = await import('../../takeover/announce.js');
-    const pairs = args.length === 2 ? [[args[0]!, args[1]!]]
-      : args.length === 0 ? (await readStdin()).split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 2 && f[0] !== '')
-        : undefined;
-    if (!pairs) throw new CtdbError('EINVAL', 'tickle needs two endpoints, or none to read them from stdin', { exitCode: 1 });
+    let pairs: Array<[IpPort, IpPort]>;
+    if (args.length === 2) {
+      const parse = (t: string): IpPort => {
+        try { return parseIpPort(t); } catch { throw new CtdbError('EINVAL', `Invalid IP address ${t}`, { exitCode: 1 }); }
+      };
+      pairs = [[parse(args[0]!), parse(args[1]!)]];
+    } else {
+      // As CTDB's tool: a malformed line on stdin ends the command with EINVAL, nothing sent.
+      try {
+        pairs = (await readStdin()).split('\n').map((l) => l.trim()).filter((l) => l !== '').map((l) => {
+          const f = l.split(/\s+/);
+          if (f.length !== 2) throw new Error(l);
+          return [parseIpPort(f[0]!), parseIpPort(f[1]!)] as [IpPort, IpPort];
+        });
+      } catch { return 22; }
+    }
     const sender = new RawSender();
     let failed = 0;
     try {
-      for (const [a, b] of pairs) {
-        try {
-          // As CTDB's tool: the first endpoint is the packet's destination, the second its source.
-          const dst = parseIpPort(a!); const src = parseIpPort(b!);
-          if (!sendTickle(sender, src, dst)) failed++;
-        } catch (err) {
+      // The first endpoint is the packet's destination, the second its source.
+      for (const [dst, src] of pairs) {
+        try { if (!sendTickle(sender, src, dst)) failed++; } catch (err) {
           if (args.length === 2) throw err;
           failed++;
         }
