@@ -102,7 +102,6 @@ export class SambaCluster {
       '\tkernel share modes = no',
       '\tposix locking = no',
       '\tregistry shares = yes',
-      '\tinclude = registry',
       ...(this.opts.extraGlobal ?? []).map((l) => `\t${l}`),
       `[${SHARE}]`,
       `\tpath = ${this.shareDir}`,
@@ -126,7 +125,7 @@ export class SambaCluster {
    */
   async startSmbd(pnn: number, timeoutMs = 60_000): Promise<number> {
     const t0 = Date.now();
-    const p = spawn('/usr/sbin/smbd', ['-F', '--no-process-group', '--debug-stdout', '-s', this.conf(pnn)], {
+    const p = spawn('/usr/sbin/smbd', ['-F', '--no-process-group', '-s', this.conf(pnn)], {
       detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.sambaEnv(),
     });
     let out = '';
