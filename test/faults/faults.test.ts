@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DIST } from '../harness/cluster.js';
+import { runFaultRounds } from './faults.js';
+
+const built = existsSync(join(DIST, 'ctdbd.js'));
+
+describe.skipIf(!built)('fault injection on real daemons (127.0.0.180..185)', () => {
+  it('kill -9 and SIGSTOP/SIGCONT rounds with persistent writes: cluster agrees again, 0 lost, 0 zombies (seed printed)', async () => {
+    const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
+    process.stdout.write(`fault rounds seed=${seed} (replay: npx tsx test/faults/run.ts --rounds 4 --seed ${seed} --faults kill9,stop)\n`);
+    const s = await runFaultRounds({ rounds: 4, seed, faults: ['kill9', 'stop'], firstOctet: 180, log: (l) => process.stdout.write(`${l}\n`) });
+    expect(s.rounds.length).toBe(4);
+    expect(s.committed).toBeGreaterThan(0);
+    expect({ lost: s.lost, zombies: s.zombies, notRecovered: s.notRecovered }).toEqual({ lost: 0, zombies: 0, notRecovered: 0 });
+  }, 170_000);
+
+  // Known finding (src/daemon/events.ts, src/eventd/spawn.ts): when ctdb-eventd
+  // dies after start-up, ctdbd neither restarts it nor exits (CTDB's ctdbd exits
+  // so the service manager restarts it). Monitor events can no longer run and
+  // the node stays UNHEALTHY for good. Replay: npx tsx test/faults/run.ts
+  // --rounds 1 --seed 1 --faults eventd
+  it.fails('killing a node\'s event daemon: the node becomes healthy again (known finding)', async () => {
+    const s = await runFaultRounds({ rounds: 1, seed: 1, faults: ['eventd'], firstOctet: 183, settleMs: 25_000, writesPerRound: 1 });
+    expect(s.notRecovered).toBe(0);
+  }, 120_000);
+});
