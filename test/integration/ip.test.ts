@@ -40,10 +40,18 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
 
   it.skipIf(!haveReal)('ip, ip -v, ip -X, ipinfo, ifaces match Debian\'s tool byte for byte', () => {
     for (const args of [['ip'], ['ip', 'all'], ['-X', 'ip'], ['-v', 'ip'], ['-X', '-v', 'ip'], ['ipinfo', '10.99.0.3'],
-      ['ifaces'], ['-X', 'ifaces'], ['-n', '1', 'ip']]) {
+      ['ifaces'], ['-X', 'ifaces'], ['-n', '1', 'ip'], ['-v', 'ip', 'all'], ['-X', '-v', 'ip', 'all']]) {
       const ours = c.ctdb(0, args);
       const real = c.ctdb(0, args, { real: true });
       expect({ args, out: ours.stdout, code: ours.code }).toEqual({ args, out: real.stdout, code: real.code });
+    }
+  });
+
+  it.skipIf(!haveReal)('error texts match Debian\'s tool (unknown address, bad IP/mask, bad address)', () => {
+    for (const args of [['gettickles', '10.99.0.77'], ['addip', 'bad/24', 'eth7'], ['delip', 'bad'], ['reloadips', '5']]) {
+      const ours = c.ctdb(0, args);
+      const real = c.ctdb(0, args, { real: true });
+      expect({ args, out: ours.stdout, err: ours.stderr, code: ours.code }).toEqual({ args, out: real.stdout, err: real.stderr, code: real.code });
     }
   });
 

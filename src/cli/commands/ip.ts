@@ -61,10 +61,10 @@ export function formatIpInfo(pnn: number, info: PublicIpInfo): string {
 
 /** Formats `ctdb ifaces`. Pure. */
 export function formatIfaces(pnn: number, ifaces: Iface[], machine: boolean, sep: string): string {
+  if (ifaces.length === 0) return `No interfaces configured on node ${pnn}\n`;
   if (machine) {
     return `${sep}Name${sep}LinkStatus${sep}References${sep}\n` + ifaces.map((i) => `${sep}${i.name}${sep}${i.linkState}${sep}${i.references}${sep}\n`).join('');
   }
-  if (ifaces.length === 0) return `No interfaces configured on node ${pnn}\n`;
   return `Interfaces on node ${pnn}\n` + ifaces.map((i) => `name:${i.name} link:${i.linkState ? 'up' : 'down'} references:${i.references}\n`).join('');
 }
 
@@ -201,8 +201,9 @@ const addip = command({
   name: 'addip', args: '<ip/mask> <iface>', help: 'add an ip address to a node', minArgs: 2, maxArgs: 2,
   async run(ctx, [cidr, iface]) {
     const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr!);
-    if (!m) { ctx.err(`Invalid IP/Mask ${cidr}\n`); return 1; }
-    const ip = parseArgIp(m[1]!);
+    let ip = '';
+    try { ip = parseIp(m?.[1] ?? ''); } catch { /* reported below */ }
+    if (!m || ip === '') { ctx.err(`Invalid IP/Mask ${cidr}\n`); return 1; }
     const mask = Number(m[2]);
     if (mask > (ip.includes(':') ? 128 : 32)) { ctx.err(`Invalid IP/Mask ${cidr}\n`); return 1; }
     const c = await ctx.client();
@@ -272,7 +273,11 @@ const gettickles = command({
     const ip = parseArgIp(ipText!);
     const port = portText === undefined ? 0 : Number(portText);
     if (!Number.isInteger(port) || port < 0 || port > 65535) { ctx.err(`Invalid port ${portText}\n`); return 1; }
-    const conns = await getTickles(await ctx.client(), ctx.target, ip, port, o(ctx));
+    let conns: Connection[];
+    try { conns = await getTickles(await ctx.client(), ctx.target, ip, port, o(ctx)); } catch {
+      ctx.err('Control GET_TCP_TICKLE_LIST failed, ret=-1\nFailed to get list of connections\n');
+      return 1;
+    }
     ctx.out(formatTickles(ip, conns, ctx.opts.machine, ctx.opts.separator));
     return 0;
   },
