@@ -1,5 +1,5 @@
 /**
- * Security checks on a real daemon (127.0.0.170-173) and on the source:
+ * Security checks on a real daemon (127.0.0.174-176, 179) and on the source:
  * client socket permissions, node-port admission, srcnode spoofing, a
  * malformed-packet soak, no shell interpolation, and the environment
  * helpers inherit.
@@ -23,7 +23,7 @@ const control = (srcnode: number, reqid: number, opcode = GET_PNN): Buffer => en
 /** Connects to the node port from `localAddress`, writes `bytes`, and says whether the daemon closed on us within `ms`. */
 function sendFrom(localAddress: string, bytes: Buffer, ms = 2000): Promise<{ closed: boolean }> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.170', port: 4379, localAddress });
+    const s = connect({ host: '127.0.0.174', port: 4379, localAddress });
     const done = (closed: boolean): void => { clearTimeout(t); s.destroy(); resolve({ closed }); };
     const t = setTimeout(() => done(false), ms);
     s.on('connect', () => s.write(bytes));
@@ -37,12 +37,12 @@ const waitForReply = (l: ReplyListener, reqid: number, ms: number): Promise<bool
   l.waiters.set(reqid, () => { clearTimeout(t); resolve(true); });
 });
 
-describe.skipIf(!built)('daemon security (127.0.0.170..173)', () => {
+describe.skipIf(!built)('daemon security (127.0.0.174..176, 179)', () => {
   // Nodes 1 and 2 are impersonated by this test; only node 0 runs.
-  const c = new LocalCluster({ nodes: 3, firstOctet: 170 });
+  const c = new LocalCluster({ nodes: 3, firstOctet: 174 });
   const peers: ReplyListener[] = [];
   beforeAll(async () => {
-    peers.push(await listenAsPeer('127.0.0.171', 4379), await listenAsPeer('127.0.0.172', 4379));
+    peers.push(await listenAsPeer('127.0.0.175', 4379), await listenAsPeer('127.0.0.176', 4379));
     c.start(0);
     expect(await c.waitFor(() => c.ctdb(0, ['pnn']).code === 0, 30_000)).toBe(true);
   }, 60_000);
@@ -69,13 +69,13 @@ describe.skipIf(!built)('daemon security (127.0.0.170..173)', () => {
 
   it('node port drops a packet whose srcnode is another node than the connection, and answers the genuine one', async () => {
     // From node 1's address, claiming to be node 2: no answer may go to either.
-    const spoofed = sendFrom('127.0.0.171', control(2, 21), 1500);
+    const spoofed = sendFrom('127.0.0.175', control(2, 21), 1500);
     const anyReply = Promise.race([waitForReply(peers[0]!, 21, 1500), waitForReply(peers[1]!, 21, 1500)]);
     await spoofed;
     expect(await anyReply).toBe(false);
     // The same request with the right srcnode is answered (to node 1's listener).
     const genuineReply = waitForReply(peers[0]!, 22, 10_000);
-    void sendFrom('127.0.0.171', control(1, 22), 10_000);
+    void sendFrom('127.0.0.175', control(1, 22), 10_000);
     expect(await genuineReply).toBe(true);
     expect(readFileSync(join(c.base(0), 'log.ctdb'), 'utf8')).toMatch(/claims another node/);
     expect(alive()).toBe(true);
@@ -87,7 +87,7 @@ describe.skipIf(!built)('daemon security (127.0.0.170..173)', () => {
     process.stdout.write(`security soak seed=${seed} (SOAK_SEED to replay, SOAK_PACKETS / SOAK_SECONDS to run longer)\n`);
     const secs = Number(process.env.SOAK_SECONDS ?? 12);
     const a = await soak({ socket: join(c.base(0), 'run/ctdbd.socket') }, n, seed, secs * 1000);
-    const b = await soak({ host: '127.0.0.170', port: 4379, localAddress: '127.0.0.171', srcnode: 1, destnode: 0 }, n, seed + 1, secs * 1000, peers[0]);
+    const b = await soak({ host: '127.0.0.174', port: 4379, localAddress: '127.0.0.175', srcnode: 1, destnode: 0 }, n, seed + 1, secs * 1000, peers[0]);
     const log = statSync(join(c.base(0), 'log.ctdb')).size;
     process.stdout.write(`soak client socket: ${JSON.stringify(a)}\nsoak node port: ${JSON.stringify(b)}\nlog.ctdb bytes: ${log}\n`);
     expect(a.sent).toBeGreaterThan(200);
