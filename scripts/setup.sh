@@ -4,7 +4,7 @@
 # dependencies and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES="ctdb tdb-tools libtdb1 iproute2 iptables ipvsadm shellcheck procps psmisc groff-base man-db dash tmux etcd-server nginx-light"
+APT_PACKAGES="ctdb tdb-tools libtdb1 iproute2 iptables ipvsadm shellcheck procps psmisc groff-base man-db dash tmux etcd-server nginx-light samba smbclient samba-testsuite"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
