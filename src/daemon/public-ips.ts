@@ -94,9 +94,13 @@ export class PublicIps {
     arm();
   }
 
-  private stop(): void {
+  /** At shutdown: stop the timers and release every address this node hosts. */
+  private async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
+    for (const e of this.table.list()) {
+      if (e.activeIface !== undefined) await this.release(e, UNKNOWN_PNN);
+    }
     this.sender?.close();
   }
 

@@ -120,4 +120,13 @@ describe.skipIf(!ready)('public IP failover in network namespaces (needs root)',
     expect(c.hosted(0).length + c.hosted(1).length).toBe(PUBLIC.length);
     expect(c.ctdb(2, ['continue']).code).toBe(0);
   });
+
+  it('a node shut down cleanly releases its addresses and the others take them', async () => {
+    expect(await c.waitFor(() => c.hosted(1).length > 0, 30_000)).toBe(true);
+    const had = c.hosted(1);
+    expect(c.ctdb(1, ['shutdown']).code).toBe(0);
+    expect(await c.waitFor(() => c.procs.get(1)?.exitCode !== null, 30_000)).toBe(true);
+    expect(c.hosted(1)).toEqual([]);
+    expect(await c.waitFor(() => had.every((a) => c.hosted(0).includes(a) || c.hosted(2).includes(a)), 30_000)).toBe(true);
+  });
 });
