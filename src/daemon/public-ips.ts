@@ -7,10 +7,12 @@
  * takeover run (ctdb_takeover_helper, started per run).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ipFamily } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
+import { packageDistDir } from '../common/paths.js';
 import { loadPublicAddresses, type PublicAddressEntry } from '../common/public-addresses.js';
 import { Reader, writeAll } from '../protocol/buffer.js';
 import { ControlFlag, NodeFlag, RecMode, RunState, Srvid } from '../protocol/constants.js';
@@ -399,7 +401,9 @@ export class PublicIps {
   private async takeoverRun(): Promise<void> {
     const d = this.d;
     if (Date.now() < this.takeoverRunsDisabledUntil) throw new CtdbError('EAGAIN', 'takeover runs are disabled');
-    const helper = join(d.opts.paths.helperDir, 'ctdb_takeover_helper.js');
+    // CTDB_HELPER_BINDIR may point at Debian's helpers (scripts): fall back to ours.
+    let helper = join(d.opts.paths.helperDir, 'ctdb_takeover_helper.js');
+    if (!existsSync(helper)) helper = join(packageDistDir(), 'ctdb_takeover_helper.js');
     const deadlineMs = (3 * Math.max(1, d.tunable('TakeoverTimeout')) + 10) * 1000;
     const p = spawn(process.execPath, [helper, '3', d.opts.paths.socket],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, CTDB_BASE: d.opts.paths.base } });
