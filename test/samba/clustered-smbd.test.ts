@@ -106,8 +106,29 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(s1.stdout).toMatch(new RegExp(`${SHARE}\\s+1:\\d+`));
   });
 
+  it('a file held open through node 0 shows in node 1\'s lock list and reads through node 1', async () => {
+    writeFileSync(local('held-in.txt'), 'held open on node 0\n');
+    expect(sc.smbCommands(0, `put ${local('held-in.txt')} held.txt`).code).toBe(0);
+    const p = spawn('/usr/bin/smbclient', ['-s', sc.conf(0), '-p', String(SMB_PORT), `//${sc.address(0)}/${SHARE}`, '-U', USER],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    p.stdout.on('data', () => {}); p.stderr.on('data', () => {});
+    sessions.push(p);
+    p.stdin.write('open held.txt\n');
+    // locking.tdb is clustered: node 1 sees node 0's open (pid "0:<pid>") on the file.
+    let out = '';
+    const seen = await sc.cluster.waitFor(() => {
+      const r = sc.tool(1, '/usr/bin/smbstatus', ['-L']);
+      out = r.stdout + r.stderr;
+      return /^0:\d+\s.*held\.txt/m.test(out);
+    }, 30_000, 500);
+    expect(seen, out).toBe(true);
+    const get = sc.smbCommands(1, `get held.txt ${local('held-out.txt')}`, USER);
+    expect(get.code, get.stderr + get.stdout).toBe(0);
+    expect(readFileSync(local('held-out.txt'), 'utf8')).toBe('held open on node 0\n');
+  });
+
   it('smbcontrol all ping is answered by processes on both nodes', () => {
-    const r = sc.tool(0, '/usr/bin/smbcontrol', ['all', 'ping'], { timeoutMs: 30_000 });
+    const r = sc.tool(0, '/usr/bin/smbcontrol', ['-t', '5', 'all', 'ping'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const from = new Set([...r.stdout.matchAll(/PONG from pid (\d+):\d+/g)].map((m) => m[1]));
     expect([...from].sort()).toEqual(['0', '1']);
@@ -133,5 +154,30 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(readFileSync(local('after-out.txt'), 'utf8')).toBe('after node 2 died\n');
     expect(sc.smbd.get(0)?.exitCode).toBe(null);
     expect(sc.smbd.get(1)?.exitCode).toBe(null);
+  }, 150_000);
+
+  it('node 2 restarts and rejoins: recovery keeps the running smbds and their data working', async () => {
+    sc.cluster.start(2);
+    expect(await sc.cluster.waitAllOk(0, 90_000)).toBe(true);
+    const ls = sc.smbCommands(1, 'ls after.txt; ls user.txt', USER, 90_000);
+    expect(ls.code, ls.stderr + ls.stdout).toBe(0);
+    writeFileSync(local('rejoin-in.txt'), 'after node 2 rejoined\n');
+    expect(sc.smbCommands(1, `put ${local('rejoin-in.txt')} rejoin.txt`, USER, 90_000).code).toBe(0);
+    const get = sc.smbCommands(0, `get rejoin.txt ${local('rejoin-out.txt')}`, USER, 90_000);
+    expect(get.code, get.stderr + get.stdout).toBe(0);
+    expect(readFileSync(local('rejoin-out.txt'), 'utf8')).toBe('after node 2 rejoined\n');
+    // The persistent passdb and registry survived the recovery on every node.
+    expect(sc.tool(0, '/usr/bin/pdbedit', ['-L']).stdout).toMatch(/^root:/m);
+  }, 150_000);
+
+  it('kill -9 of the ctdbd under smbd 1: that smbd exits (as with CTDB), node 0 keeps serving', async () => {
+    await sc.cluster.kill(1, 'SIGKILL');
+    const smbd1 = sc.smbd.get(1)!;
+    const exited = await sc.cluster.waitFor(() => smbd1.exitCode !== null || smbd1.signalCode !== null, 30_000, 200);
+    expect(exited).toBe(true);
+    await sc.cluster.waitFor(async () => /DISCONNECTED/.test((await sc.cluster.ctdbAsync(0, ['nodestatus', 'all'])).stdout), 30_000, 300);
+    const get = sc.smbCommands(0, `get rejoin.txt ${local('last-out.txt')}`, USER, 90_000);
+    expect(get.code, get.stderr + get.stdout).toBe(0);
+    expect(readFileSync(local('last-out.txt'), 'utf8')).toBe('after node 2 rejoined\n');
   }, 150_000);
 });

@@ -68,49 +68,11 @@ export class SambaCluster {
   address(pnn: number): string { return this.cluster.addresses[pnn]!; }
 
   private writeSmbConf(pnn: number): void {
-    const s = this.smbDir(pnn);
-    const dirs = ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'wb', 'logs'];
-    for (const d of dirs) mkdirSync(join(s, d), { recursive: true });
-    const lines = [
-      '[global]',
-      '\tclustering = yes',
-      `\tctdbd socket = ${join(this.cluster.base(pnn), 'run/ctdbd.socket')}`,
-      '\tnetbios name = SMBCLU',
-      '\tworkgroup = CLUWG',
-      '\tserver role = standalone server',
-      '\tsecurity = user',
-      '\tmap to guest = Bad User',
-      '\tpassdb backend = tdbsam',
-      `\tinterfaces = ${this.address(pnn)}/8`,
-      '\tbind interfaces only = yes',
-      `\tsmb ports = ${SMB_PORT}`,
-      '\tdisable netbios = yes',
-      `\tprivate dir = ${join(s, 'private')}`,
-      `\tlock directory = ${join(s, 'lock')}`,
-      `\tstate directory = ${join(s, 'state')}`,
-      `\tcache directory = ${join(s, 'cache')}`,
-      `\tpid directory = ${join(s, 'pid')}`,
-      `\tncalrpc dir = ${join(s, 'ncalrpc')}`,
-      `\twinbindd socket directory = ${join(s, 'wb')}`,
-      `\tlog file = ${join(s, 'logs/log.%m')}`,
-      `\tlog level = ${this.opts.logLevel ?? 1}`,
-      '\tload printers = no',
-      '\tprinting = bsd',
-      '\tprintcap name = /dev/null',
-      '\tdisable spoolss = yes',
-      '\tkernel oplocks = no',
-      '\tkernel share modes = no',
-      '\tposix locking = no',
-      '\tregistry shares = yes',
-      ...(this.opts.extraGlobal ?? []).map((l) => `\t${l}`),
-      `[${SHARE}]`,
-      `\tpath = ${this.shareDir}`,
-      '\tread only = no',
-      '\tguest ok = yes',
-      '\tcreate mask = 0666',
-      '',
-    ];
-    writeFileSync(this.conf(pnn), lines.join('\n'));
+    writeSmbConf({
+      conf: this.conf(pnn), smbDir: this.smbDir(pnn), shareDir: this.shareDir,
+      socket: join(this.cluster.base(pnn), 'run/ctdbd.socket'), interfaces: `${this.address(pnn)}/8`,
+      logLevel: this.opts.logLevel, extraGlobal: this.opts.extraGlobal,
+    });
   }
 
   /** Starts the ctdb daemons and waits until every node is OK. */
@@ -218,4 +180,65 @@ export async function stopProcess(p: ChildProcess, group: boolean): Promise<void
   await exited;
   // Children an smbd forked live in its session's group; SIGTERM normally ends them, this catches stragglers.
   if (group) { try { process.kill(-pid, 'SIGKILL'); } catch { /* group already empty */ } }
+}
+
+/** What one node's smb.conf needs. */
+export interface SmbConfOptions {
+  /** Where to write it. */
+  conf: string;
+  /** Samba's own folder for this node (private, lock, state, … directories are made under it). */
+  smbDir: string;
+  /** The folder every node shares. */
+  shareDir: string;
+  /** The node's ctdbd client socket. */
+  socket: string;
+  /** `interfaces` value with `bind interfaces only`; undefined listens on every address (public IPs come and go). */
+  interfaces?: string;
+  logLevel?: number;
+  extraGlobal?: string[];
+}
+
+/** Writes a clustered smb.conf (and its folders) for one node. */
+export function writeSmbConf(o: SmbConfOptions): void {
+  const s = o.smbDir;
+  for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'wb', 'logs']) mkdirSync(join(s, d), { recursive: true });
+  const lines = [
+    '[global]',
+    '\tclustering = yes',
+    `\tctdbd socket = ${o.socket}`,
+    '\tnetbios name = SMBCLU',
+    '\tworkgroup = CLUWG',
+    '\tserver role = standalone server',
+    '\tsecurity = user',
+    '\tmap to guest = Bad User',
+    '\tpassdb backend = tdbsam',
+    ...(o.interfaces ? [`\tinterfaces = ${o.interfaces}`, '\tbind interfaces only = yes'] : ['\tbind interfaces only = no']),
+    `\tsmb ports = ${SMB_PORT}`,
+    '\tdisable netbios = yes',
+    `\tprivate dir = ${join(s, 'private')}`,
+    `\tlock directory = ${join(s, 'lock')}`,
+    `\tstate directory = ${join(s, 'state')}`,
+    `\tcache directory = ${join(s, 'cache')}`,
+    `\tpid directory = ${join(s, 'pid')}`,
+    `\tncalrpc dir = ${join(s, 'ncalrpc')}`,
+    `\twinbindd socket directory = ${join(s, 'wb')}`,
+    `\tlog file = ${join(s, 'logs/log.%m')}`,
+    `\tlog level = ${o.logLevel ?? 1}`,
+    '\tload printers = no',
+    '\tprinting = bsd',
+    '\tprintcap name = /dev/null',
+    '\tdisable spoolss = yes',
+    '\tkernel oplocks = no',
+    '\tkernel share modes = no',
+    '\tposix locking = no',
+    '\tregistry shares = yes',
+    ...(o.extraGlobal ?? []).map((l) => `\t${l}`),
+    `[${SHARE}]`,
+    `\tpath = ${o.shareDir}`,
+    '\tread only = no',
+    '\tguest ok = yes',
+    '\tcreate mask = 0666',
+    '',
+  ];
+  writeFileSync(o.conf, lines.join('\n'));
 }
