@@ -54,6 +54,8 @@ export class PublicIps {
   /** Since when this node has been unable to take part (recovery mode, banned, stopped); 0 when it can. */
   private outSince = 0;
   private runningTakeover?: Promise<void>;
+  /** PNNs named by SRVID_REBALANCE_NODE, handed to the next takeover run (LCP2 force-rebalance). */
+  private readonly rebalance = new Set<number>();
   private queuedTakeover?: Promise<void>;
 
   constructor(private readonly d: Ctdbd) {
@@ -77,6 +79,7 @@ export class PublicIps {
       const secs = data.length >= 4 ? data.readUInt32LE(0) : 0;
       this.ipCheckDisabledUntil = secs === 0 ? 0 : Date.now() + secs * 1000;
     });
+    d.onMessage(Srvid.REBALANCE_NODE, (data) => { if (data.length >= 4) this.rebalance.add(data.readUInt32LE(0)); });
     d.takeoverHook = () => this.scheduleTakeoverRun();
     this.loop(() => Math.max(1, d.tunable('TickleUpdateInterval')) * 1000, () => this.sendTickleUpdates());
     this.loop(() => (d.opts.paths.testMode ? 1000 : 5000), () => { this.dropGoneClients(); this.dropAllIfOut(); this.checkIps(); });
@@ -405,7 +408,9 @@ export class PublicIps {
     let helper = join(d.opts.paths.helperDir, 'ctdb_takeover_helper.js');
     if (!existsSync(helper)) helper = join(packageDistDir(), 'ctdb_takeover_helper.js');
     const deadlineMs = (3 * Math.max(1, d.tunable('TakeoverTimeout')) + 10) * 1000;
-    const p = spawn(process.execPath, [helper, '3', d.opts.paths.socket],
+    const rebalance = [...this.rebalance];
+    this.rebalance.clear();
+    const p = spawn(process.execPath, [helper, '3', d.opts.paths.socket, ...(rebalance.length > 0 ? [rebalance.join(',')] : [])],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, CTDB_BASE: d.opts.paths.base } });
     let stderr = '';
     p.stderr?.on('data', (c: Buffer) => { if (stderr.length < 4000) stderr += c.toString(); });
