@@ -255,7 +255,15 @@ export class PublicIps {
     if (plan.kind === 'takeip') {
       this.log.info({ ip: e.address, iface: plan.iface }, 'taking over public address');
       const r = await this.runEvent('takeip', [plan.iface, e.address, String(e.mask)]);
-      if (r !== 0) return fail(`takeip event failed for ${e.address} (${r})`);
+      if (r !== 0) {
+        // An interface missing from the system is down for good: later runs must not pick it again.
+        if (!existsSync(`/sys/class/net/${plan.iface}`)) {
+          this.table.setLink(plan.iface, false);
+          this.log.error({ iface: plan.iface, ip: e.address }, 'public address configured on an interface that does not exist');
+          return fail(`takeip event failed for ${e.address}: interface ${plan.iface} does not exist`);
+        }
+        return fail(`takeip event failed for ${e.address} (${r})`);
+      }
     } else if (plan.kind === 'updateip') {
       this.log.info({ ip: e.address, from: plan.oldIface, to: plan.iface }, 'moving public address between interfaces');
       const r = await this.runEvent('updateip', [plan.oldIface, plan.iface, e.address, String(e.mask)]);

@@ -2,7 +2,7 @@
  * Public IP failover with real addresses: three node namespaces and a client
  * namespace on a bridge (see netns-cluster.ts). Needs root; skipped otherwise.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST } from '../harness/cluster.js';
@@ -119,6 +119,22 @@ describe.skipIf(!ready)('public IP failover in network namespaces (needs root)',
     expect(c.ctdb(0, ['ipreallocate']).code).toBe(0);
     expect(c.hosted(0).length + c.hosted(1).length).toBe(PUBLIC.length);
     expect(c.ctdb(2, ['continue']).code).toBe(0);
+  });
+
+  it('an address on a missing interface: the node turns unhealthy saying why and hosts nothing; fixed, it hosts again', async () => {
+    const file = join(c.cl.base(2), 'public_addresses');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, `${good}10.78.0.17/24 eth9\n`);
+    // The run that reload starts fails once (takeip on eth9), as in CTDB; eth9 is then down on node 2.
+    c.ctdb(0, ['reloadips', '2']);
+    expect(await c.waitFor(() => /UNHEALTHY/.test(c.ctdb(0, ['nodestatus', '2']).stdout), 30_000)).toBe(true);
+    expect(await c.waitFor(() => c.hosted(2).length === 0, 30_000)).toBe(true);
+    expect(c.ctdb(2, ['scriptstatus']).stdout).toContain('eth9 does not exist');
+    expect(c.hosted(0).length + c.hosted(1).length).toBe(PUBLIC.length);
+    expect(c.ctdb(2, ['ifaces']).stdout).toContain('name:eth9 link:down');
+    writeFileSync(file, good);
+    expect(c.ctdb(0, ['reloadips', '2']).code).toBe(0);
+    expect(await c.waitFor(() => c.hosted(2).length > 0, 30_000)).toBe(true);
   });
 
   it('a node shut down cleanly releases its addresses and the others take them', async () => {
