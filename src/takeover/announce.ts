@@ -19,6 +19,7 @@ const ARPHRD_ETHER = 1;
 
 interface PacketLibc {
   socket: (d: number, t: number, p: number) => number;
+  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number) => number;
   close: (fd: number) => number;
   if_nametoindex: (name: string) => number;
@@ -29,6 +30,7 @@ function loadLibc(): PacketLibc {
   const lib = koffi.load('libc.so.6');
   libc = {
     socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
     sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)'),
     close: lib.func('int close(int)'),
     if_nametoindex: lib.func('uint32_t if_nametoindex(const char *)'),
@@ -65,13 +67,61 @@ export function buildGratuitousArp(mac: Uint8Array, ip: string, op: 1 | 2): Buff
 }
 
 /**
- * Sends one gratuitous ARP request and reply for `ip` on `iface`. IPv6
- * addresses are skipped (returns false; unsolicited neighbour adverts are
- * not implemented). Throws CtdbError on socket errors (EPERM without root).
+ * Builds an unsolicited ICMPv6 neighbour advertisement for `ip` at `mac`
+ * (override flag set, target link-layer address option; checksum left 0
+ * for the kernel to fill).
+ */
+export function buildNeighbourAdvert(mac: Uint8Array, ip: string): Buffer {
+  const b = Buffer.alloc(32);
+  b[0] = 136; // neighbour advertisement
+  b[4] = 0x20; // override
+  b.set(ipToBytes(ip), 8);
+  b[24] = 2; b[25] = 1; // target link-layer address, 8 bytes
+  b.set(mac, 26);
+  return b;
+}
+
+const AF_INET6 = 10;
+const SOCK_RAW = 3;
+const IPPROTO_IPV6 = 41;
+const IPPROTO_ICMPV6 = 58;
+const IPV6_MULTICAST_IF = 17;
+const IPV6_MULTICAST_HOPS = 18;
+
+/** Sends one unsolicited neighbour advertisement for `ip` to all nodes (ff02::1) on `iface`. */
+function sendNeighbourAdvert(c: PacketLibc, iface: string, ifindex: number, ip: string): void {
+  const fd = c.socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) throw new CtdbError('EPERM', `cannot open an ICMPv6 socket on ${iface} (errno ${koffi.errno()})`);
+  try {
+    const int = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32LE(v); return b; };
+    c.setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, int(255), 4);
+    c.setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, int(ifindex), 4);
+    const sa = Buffer.alloc(28);
+    sa.writeUInt16LE(AF_INET6, 0);
+    sa.set(ipToBytes('ff02::1'), 8);
+    sa.writeUInt32LE(ifindex, 24);
+    const pkt = buildNeighbourAdvert(macOf(iface), ip);
+    if (c.sendto(fd, pkt, pkt.length, 0, sa, sa.length) < 0) {
+      throw new CtdbError('EIO', `sending neighbour advertisement for ${ip} on ${iface} failed (errno ${koffi.errno()})`);
+    }
+  } finally {
+    c.close(fd);
+  }
+}
+
+/**
+ * Announces `ip` on `iface`: one gratuitous ARP request and reply (IPv4) or
+ * one unsolicited neighbour advertisement (IPv6). Throws CtdbError on socket
+ * errors (EPERM without root, ENODEV for an unknown interface).
  */
 export function sendGratuitousArp(iface: string, ip: string): boolean {
-  if (ipFamily(ip) !== 'inet') return false;
   const c = loadLibc();
+  if (ipFamily(ip) === 'inet6') {
+    const idx = c.if_nametoindex(iface);
+    if (idx === 0) throw new CtdbError('ENODEV', `no such interface '${iface}'`);
+    sendNeighbourAdvert(c, iface, idx, ip);
+    return true;
+  }
   const ifindex = c.if_nametoindex(iface);
   if (ifindex === 0) throw new CtdbError('ENODEV', `no such interface '${iface}'`);
   const mac = macOf(iface);
