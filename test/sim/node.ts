@@ -10,6 +10,8 @@ import { Election, type Candidate, type ElectionAction, type LockResult } from '
 import { Membership } from '../../src/cluster/membership.js';
 import { allocateIps, nodeMayHost, type PublicIpState } from '../../src/ipalloc/index.js';
 import { INVALID_GENERATION, NodeFlag, Pnn, RecMode } from '../../src/protocol/constants.js';
+import { mergeForRecovery, SimRecords } from './records.js';
+import type { Rng } from './rng.js';
 
 /** Timings of the simulated daemons (virtual milliseconds). */
 export interface SimTiming {
@@ -30,6 +32,7 @@ export type Msg =
   | { t: 'election'; c: Candidate }
   | { t: 'leader'; pnn: number }
   | { t: 'takeover-request' }
+  | { t: 'pkt'; b: Buffer }
   | { t: 'ctl'; reqid: number; op: Ctl }
   | { t: 'reply'; reqid: number; status: number; data?: unknown };
 
@@ -42,13 +45,22 @@ export type Ctl =
   | { op: 'releaseip'; ips: string[] }
   | { op: 'takeip'; ips: string[] }
   | { op: 'ban'; ms: number }
-  | { op: 'ipalloc'; owners: Array<[string, number]> };
+  | { op: 'ipalloc'; owners: Array<[string, number]> }
+  | { op: 'pull' }
+  | { op: 'push'; records: Array<[string, Buffer]> };
 
 /** What a node needs from the simulated world. */
 export interface SimHost {
   readonly now: number;
   readonly timing: SimTiming;
   readonly publicIps: readonly string[];
+  readonly rng: Rng;
+  /** Keys clients fetch (empty: no record traffic). */
+  readonly recordKeys: readonly string[];
+  /** Clients stop issuing calls at this virtual time (so the end state can be checked). */
+  readonly loadUntil: number;
+  /** Drop call packets of another generation, as CTDB does (not the daemon's behaviour today). */
+  readonly dropOtherGenerations: boolean;
   /** Runs `fn` after `delayMs` for this incarnation of the node (late if stopped, never if killed). */
   timer(node: SimNode, delayMs: number, fn: () => void): void;
   send(from: number, to: number, m: Msg): void;
@@ -92,6 +104,7 @@ export class SimNode {
   /** The last allocation a takeover run announced (address -> owner). */
   private owners = new Map<string, number>();
   private lastCheckRequest = -Infinity;
+  readonly records: SimRecords;
 
   constructor(private readonly h: SimHost, readonly pnn: number, readonly numNodes: number, flags: number) {
     const nodes = Array.from({ length: numNodes }, (_, i) => ({ pnn: i, address: `10.0.0.${i + 1}`, deleted: false }));
@@ -101,6 +114,20 @@ export class SimNode {
       electionTimeoutMs: h.timing.electionTimeoutMs, lock: h.timing.lock,
     });
     this.election.myFlags = flags;
+    this.records = new SimRecords({
+      pnn, now: () => h.now, generation: () => this.generation, vnnmap: () => this.vnnmap,
+      sendPacket: (to, b) => h.send(pnn, to, { t: 'pkt', b }),
+      later: (fn, ms) => h.timer(this, ms, fn),
+    });
+  }
+
+  /** A client on this node fetches a random record now and then (only outside recovery, as the daemon defers them). */
+  private clientLoad(): void {
+    if (this.h.recordKeys.length === 0) return;
+    this.h.timer(this, 200 + this.h.rng.int(600), () => {
+      if (this.h.now < this.h.loadUntil && this.recmode === RecMode.NORMAL && this.generation !== INVALID_GENERATION) this.records.fetch(this.h.rng.pick(this.h.recordKeys), () => {});
+      this.clientLoad();
+    });
   }
 
   /** Starts the node's timers (as ctdbd.start does). */
@@ -110,6 +137,9 @@ export class SimNode {
     this.every(t.electionTickMs, () => this.electionTick());
     this.every(t.recoverIntervalMs, () => this.leaderStep());
     this.every(t.recoverIntervalMs, () => this.checkIps());
+    // As Databases: calls whose generation changed are re-sent every 500 ms.
+    this.every(500, () => { if (this.records.calls.pendingCount > 0) this.records.calls.resendStale(); });
+    this.clientLoad();
   }
 
   /** As PublicIps.checkIps: ask for a takeover run when hosting disagrees with the allocation. */
@@ -270,6 +300,9 @@ export class SimNode {
         if (from === this.pnn) return;
         this.apply(this.election.onLeader(m.pnn, this.h.now, this.numConnected));
         return;
+      case 'pkt':
+        this.records.receive(m.b, this.h.dropOtherGenerations);
+        return;
       case 'takeover-request':
         if (this.election.isLeader(this.h.now)) this.takeoverNeeded = true;
         return;
@@ -284,7 +317,13 @@ export class SimNode {
 
   private handleCtl(c: Ctl): { status: number; data?: unknown } {
     switch (c.op) {
-      case 'setrecmode': this.recmode = c.mode; return { status: 0 };
+      case 'setrecmode':
+        this.recmode = c.mode;
+        // Recovery mode freezes the databases: record work waits until it ends.
+        if (c.mode === RecMode.ACTIVE) this.records.locks.pause(); else this.records.locks.resume();
+        return { status: 0 };
+      case 'pull': return { status: 0, data: this.records.pull() };
+      case 'push': this.records.push(c.records, this.h.dropOtherGenerations); return { status: 0 };
       case 'setvnnmap': this.generation = c.generation; this.vnnmap = [...c.map]; return { status: 0 };
       case 'getstate': return { status: 0, data: { generation: this.generation, recmode: this.recmode } };
       case 'getips': return { status: 0, data: [...this.hosted] };
@@ -375,14 +414,18 @@ export class SimNode {
       });
     };
     all(() => ({ op: 'setrecmode', mode: RecMode.ACTIVE }), () => {
+     this.callAll(active, () => ({ op: 'pull' }), (pulled) => {
+      if (pulled.some((r) => r.status !== 0) || !this.election.isLeader(this.h.now)) { done(); return; }
+      const records = mergeForRecovery(pulled.map((r) => r.data as Array<[string, Buffer]>), this.pnn);
       const generation = this.h.newGeneration(this.pnn);
-      all(() => ({ op: 'setvnnmap', generation, map: active }), () => {
+      all(() => ({ op: 'push', records }), () => all(() => ({ op: 'setvnnmap', generation, map: active }), () => {
         all(() => ({ op: 'setrecmode', mode: RecMode.NORMAL }), () => {
           this.recoveries++;
           this.credits.clear();
           this.takeover(done);
         });
-      });
+      }));
+     });
     });
   }
 

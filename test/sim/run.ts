@@ -5,7 +5,8 @@
  * Options: --seeds N, --first N, --seed N (replay one), --nodes A..B,
  * --lock (cluster-lock mode; default: both modes alternate), --no-lock,
  * --fault-ms, --settle-ms, --fault-every-ms, --ips N, --hostile,
- * --lock-lost-while-stopped (the known lock finding), --faults kill,stop,... , --trace.
+ * --lock-lost-while-stopped (the known lock finding), --records N (keys; 0 = no
+ * record traffic), --drop-other-generations (CTDB's generation rule), --faults kill,stop,... , --trace.
  * Exit code 1 when any seed broke an invariant.
  */
 import { parseArgs } from 'node:util';
@@ -30,7 +31,7 @@ function main(): number {
       'fault-ms': { type: 'string', default: '30000' }, 'settle-ms': { type: 'string', default: '30000' },
       'fault-every-ms': { type: 'string', default: '2000' }, ips: { type: 'string', default: '8' },
       hostile: { type: 'boolean', default: false }, 'lock-lost-while-stopped': { type: 'boolean', default: false },
-      faults: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
+      faults: { type: 'string' }, 'drop-other-generations': { type: 'boolean', default: false }, records: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -48,10 +49,10 @@ function main(): number {
   if (base.nodesMin < 2 || base.nodesMax < base.nodesMin) throw new Error('--nodes: need 2 <= A <= B');
   const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i);
   const t0 = performance.now();
-  let bad = 0; let steps = 0;
+  let bad = 0; let steps = 0; let fetches = 0; let fetched = 0; let maxHop = 0;
   const faults: Record<string, number> = {};
   const report = (r: SeedResult, o: SimOptions): void => {
-    steps += r.steps;
+    steps += r.steps; fetches += r.fetches; fetched += r.fetched; maxHop = Math.max(maxHop, r.maxHopCount);
     for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;
     if (values.trace || seeds.length === 1) for (const line of r.trace) process.stdout.write(`  ${line}\n`);
     if (r.violation) {
@@ -64,12 +65,14 @@ function main(): number {
   for (const seed of seeds) {
     const o = {
       ...optionsForSeed(seed, base), lockLostWhileStopped: values['lock-lost-while-stopped'],
+      dropOtherGenerations: values['drop-other-generations'], ...(values.records !== undefined ? { recordKeys: Number(values.records) } : {}),
       ...(values.faults ? { faults: values.faults.split(',') as FaultKind[] } : {}),
     };
     report(runSeed(seed, o), o);
   }
   const secs = (performance.now() - t0) / 1000;
   process.stdout.write(`seeds=${seeds.length} violations=${bad} steps=${steps} seconds=${secs.toFixed(1)} seeds/s=${(seeds.length / secs).toFixed(1)}\n`);
+  if (fetches > 0) process.stdout.write(`record fetches=${fetches} completed=${fetched} max-hopcount=${maxHop}\n`);
   process.stdout.write(`faults ${Object.entries(faults).sort().map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   return bad > 0 ? 1 : 0;
 }

@@ -33,6 +33,10 @@ export interface SimOptions {
    * etcd lease). Off by default: see the known finding in sim.test.ts.
    */
   lockLostWhileStopped?: boolean;
+  /** Model CTDB's rule of dropping call packets from another generation (default: the daemon's behaviour, no drop). */
+  dropOtherGenerations?: boolean;
+  /** Number of record keys clients fetch (record migration through CallEngine); 0 (default) turns it off. */
+  recordKeys?: number;
   /** Hard cap on events per run (bounded loops). */
   maxEvents?: number;
 }
@@ -52,6 +56,10 @@ export interface SeedResult {
   faults: Record<string, number>;
   recoveries: number;
   takeovers: number;
+  /** Record fetches issued and completed by simulated clients, and the highest hopcount seen. */
+  fetches: number;
+  fetched: number;
+  maxHopCount: number;
   /** Human-readable trace of faults (for replaying a failing seed). */
   trace: string[];
   /** Every node's state at the end (or at the violation). */
@@ -63,6 +71,9 @@ export const DEFAULT_TIMING: SimTiming = {
   keepaliveIntervalMs: 1000, keepaliveLimit: 3, leaderTimeoutMs: 3000, electionTimeoutMs: 1000,
   electionTickMs: 100, recoverIntervalMs: 1000, controlTimeoutMs: 3000, lock: false,
 };
+
+/** A record request that has bounced this often is going round in circles (the daemon warns from 96). */
+const HOPCOUNT_LIMIT = 95;
 
 /** Retransmission tick of a connection whose path is broken (virtual ms). */
 const RETRANSMIT_MS = 250;
@@ -79,6 +90,9 @@ export class World implements SimHost {
   readonly rng: Rng;
   readonly timing: SimTiming;
   readonly publicIps: string[];
+  readonly recordKeys: string[];
+  readonly loadUntil: number;
+  readonly dropOtherGenerations: boolean;
   private readonly q = new EventQueue();
   private readonly slots: Slot[] = [];
   private readonly n: number;
@@ -107,6 +121,10 @@ export class World implements SimHost {
     this.link = new Array<number>(this.n * this.n).fill(0);
     this.lastDelivery = new Array<number>(this.n * this.n).fill(0);
     this.group = new Array<number>(this.n).fill(0);
+    this.dropOtherGenerations = opts.dropOtherGenerations ?? false;
+    this.recordKeys = Array.from({ length: opts.recordKeys ?? 0 }, (_, i) => `rec${i}`);
+    // Clients stop 8 s before the end: long enough for re-sends after a last recovery.
+    this.loadUntil = opts.faultMs + opts.settleMs - 8000;
     this.publicIps = Array.from({ length: opts.publicIps }, (_, i) => `192.168.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     for (let p = 0; p < this.n; p++) {
       this.slots.push({ node: undefined as unknown as SimNode, alive: false, stopped: false, inc: 0, deferred: [] });
@@ -368,6 +386,11 @@ export class World implements SimHost {
 
   /** Checked after every event. */
   private checkStep(): void {
+    for (const s of this.slots) {
+      if (s.alive && s.node.records.calls.maxHopCount > HOPCOUNT_LIMIT) {
+        throw new InvariantError('hopcount-bounded', `node ${s.node.pnn} saw a record request after ${s.node.records.calls.maxHopCount} hops`);
+      }
+    }
     const leaders = this.running().filter((x) => x.election.isLeader(this.now));
     if (this.timing.lock) {
       if (leaders.length > 1) throw new InvariantError('one-leader-with-lock', `nodes ${leaders.map((x) => x.pnn).join(',')} all lead`);
@@ -415,6 +438,9 @@ export class World implements SimHost {
     for (const x of eligible) {
       if (x.generation !== l.generation) fail('agree-generation', `node ${x.pnn} generation ${x.generation}, leader ${l.generation}`);
       if (x.recmode !== RecMode.NORMAL) fail('recmode-normal', `node ${x.pnn} still in recovery mode`);
+    }
+    for (const x of nodes) {
+      if (x.records.calls.pendingCount > 0) fail('no-request-stuck', `node ${x.pnn} still waits for ${x.records.calls.pendingCount} record request(s) after settling`);
     }
     if (l.busy && this.now - l.busySince > 4 * this.timing.controlTimeoutMs) {
       fail('not-stuck', `leader loop busy for ${this.now - l.busySince} ms with ${l.pendingControls} controls outstanding`);
@@ -474,6 +500,8 @@ export class World implements SimHost {
       state,
       seed: this.seed, steps: this.steps, violation, faults: this.faults, trace: this.trace,
       recoveries: live.reduce((a, x) => a + x.recoveries, 0), takeovers: live.reduce((a, x) => a + x.takeovers, 0),
+      fetches: live.reduce((a, x) => a + x.records.issued, 0), fetched: live.reduce((a, x) => a + x.records.completed, 0),
+      maxHopCount: live.reduce((a, x) => Math.max(a, x.records.calls.maxHopCount), 0),
     };
   }
 }
