@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtdbClient } from '../../src/client/client.js';
 import { ipAddr } from '../../src/client/ip.js';
 import { writeAll } from '../../src/protocol/buffer.js';
+import { registerSrvid } from '../../src/client/controls.js';
+import { Srvid } from '../../src/protocol/constants.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
 import { encodeConnection } from '../../src/protocol/payloads.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
@@ -89,6 +91,25 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
     for (const p of [0, 1, 2]) {
       expect(await c.waitFor(() => !c.ctdb(p, ['gettickles', '10.99.0.2']).stdout.includes('SRC: 10.3.3.3:40000'), 10_000)).toBe(true);
     }
+  });
+
+  it('moving an address tells local clients: RELEASE_IP on the old host, TAKE_IP on the new one', async () => {
+    expect(c.ctdb(0, ['ipreallocate']).code).toBe(0);
+    const from = owners().get('10.99.0.3')!;
+    const to = (from + 1) % 3;
+    const listen = async (pnn: number, srvid: bigint): Promise<{ client: CtdbClient; got: string[] }> => {
+      const client = await CtdbClient.connect(join(c.base(pnn), 'run/ctdbd.socket'));
+      const got: string[] = [];
+      client.onMessage(srvid, (_s, data) => got.push(data.toString('utf8').replace(/\0$/, '')));
+      await registerSrvid(client, srvid);
+      return { client, got };
+    };
+    const rel = await listen(from, Srvid.RELEASE_IP);
+    const take = await listen(to, Srvid.TAKE_IP);
+    try {
+      expect(c.ctdb(0, ['moveip', '10.99.0.3', String(to)]).code).toBe(0);
+      expect(await c.waitFor(() => rel.got.includes('10.99.0.3') && take.got.includes('10.99.0.3'), 10_000)).toBe(true);
+    } finally { rel.client.close(); take.client.close(); }
   });
 
   it('addtickle refuses a pair whose server is not a public address, as CTDB does', () => {
