@@ -46,7 +46,7 @@ describe('deterministic simulator', () => {
     expect(w.run().violation?.invariant).toBe('ip-hosted-once');
   });
 
-  it('1,000 fixed seeds (3..7 nodes, with and without cluster lock, all faults) break no invariant', () => {
+  it('1,000 fixed seeds (3..7 nodes, with and without cluster lock; kill, stop, partition, cut, resets, disable, ban, lock loss) break no invariant', () => {
     const seeds = Array.from({ length: 1000 }, (_, i) => i + 1);
     const { bad, faults } = runMany(seeds);
     expect(faults).toBeGreaterThan(5000);

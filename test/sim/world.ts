@@ -225,7 +225,13 @@ export class World implements SimHost {
       const deliver = (): void => {
         if (this.link[k] !== epoch) return;
         // TCP keeps retransmitting while the connection lives: hold the packet until a path is back.
-        if (!this.path(from, to)) { this.q.push(Math.ceil((this.now + 1) / RETRANSMIT_MS) * RETRANSMIT_MS, deliver); return; }
+        if (!this.path(from, to)) {
+          const retry = Math.ceil((this.now + 1) / RETRANSMIT_MS) * RETRANSMIT_MS;
+          // Later packets on this connection queue behind the held one (a TCP stream stays in order).
+          this.lastDelivery[dk] = Math.max(this.lastDelivery[dk]!, retry);
+          this.q.push(retry, deliver);
+          return;
+        }
         this.onNode(to, inc, () => this.slots[to]!.node.receive(from, m));
       };
       this.q.push(t, deliver);
