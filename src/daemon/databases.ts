@@ -232,7 +232,14 @@ export class Databases {
       db.flags |= 0x04;
       return ok();
     });
-    reg(Opcode.ENABLE_SEQNUM, (req) => { this.entry(req.data).db.seqnumEnabled = true; return ok(); });
+    reg(Opcode.ENABLE_SEQNUM, (req) => {
+      const { db } = this.entry(req.data);
+      // Our own writes (TRANS3_COMMIT, recovery) must bump the file's change counter too:
+      // smbd's registry cache (net conf shares) is only reloaded when it moves.
+      if (!db.seqnumEnabled) db.tdb.enableSeqnum();
+      db.seqnumEnabled = true;
+      return ok();
+    });
     reg(Opcode.UPDATE_SEQNUM, (req) => { this.entry(req.data); return ok(); });
     reg(Opcode.GET_DB_SEQNUM, (req) => {
       const { db } = this.entry(req.data);
