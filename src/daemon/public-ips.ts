@@ -6,13 +6,10 @@
  * after a takeover, the periodic IP consistency check, and the leader's
  * takeover run (ctdb_takeover_helper, started per run).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { ipFamily } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
-import { packageDistDir } from '../common/paths.js';
 import { loadPublicAddresses, type PublicAddressEntry } from '../common/public-addresses.js';
 import { Reader, writeAll } from '../protocol/buffer.js';
 import { ControlFlag, NodeFlag, RecMode, RunState, Srvid } from '../protocol/constants.js';
@@ -23,6 +20,7 @@ import {
   encodeTickleList, type Connection, type SockAddr,
 } from '../protocol/payloads.js';
 import { RawSender, sendGratuitousArp, sendTickle } from '../takeover/announce.js';
+import { runTakeoverHelperProcess } from '../takeover/spawn-helper.js';
 import { IpTable, UNKNOWN_PNN, type IpEntry, type TrackedConnection } from '../takeover/ip-state.js';
 import type { ControlReply } from './controls.js';
 import type { Ctdbd } from './ctdbd.js';
@@ -412,29 +410,12 @@ export class PublicIps {
   private async takeoverRun(): Promise<void> {
     const d = this.d;
     if (Date.now() < this.takeoverRunsDisabledUntil) throw new CtdbError('EAGAIN', 'takeover runs are disabled');
-    // CTDB_HELPER_BINDIR may point at Debian's helpers (scripts): fall back to ours.
-    let helper = join(d.opts.paths.helperDir, 'ctdb_takeover_helper.js');
-    if (!existsSync(helper)) helper = join(packageDistDir(), 'ctdb_takeover_helper.js');
-    const deadlineMs = (3 * Math.max(1, d.tunable('TakeoverTimeout')) + 10) * 1000;
     const rebalance = [...this.rebalance];
     this.rebalance.clear();
-    const p = spawn(process.execPath, [helper, '3', d.opts.paths.socket, ...(rebalance.length > 0 ? [rebalance.join(',')] : [])],
-      { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, CTDB_BASE: d.opts.paths.base } });
-    let stderr = '';
-    p.stderr?.on('data', (c: Buffer) => { if (stderr.length < 4000) stderr += c.toString(); });
-    const chunks: Buffer[] = [];
-    (p.stdio[3] as NodeJS.ReadableStream).on('data', (c: Buffer) => chunks.push(c));
-    const timer = setTimeout(() => p.kill('SIGKILL'), deadlineMs);
-    const code = await new Promise<number>((res) => {
-      p.on('error', (err) => { this.log.error({ err }, 'cannot start takeover helper'); res(-1); });
-      p.on('close', (c) => res(c ?? -1));
+    await runTakeoverHelperProcess({
+      helperDir: d.opts.paths.helperDir, socket: d.opts.paths.socket, base: d.opts.paths.base, rebalance,
+      deadlineMs: (3 * Math.max(1, d.tunable('TakeoverTimeout')) + 10) * 1000,
     });
-    clearTimeout(timer);
-    const out = Buffer.concat(chunks);
-    const result = out.length >= 4 ? out.readInt32LE(0) : -1;
-    if (code !== 0 || result !== 0) {
-      throw new CtdbError('EIO', `takeover helper failed (exit ${code}, result ${result}): ${stderr.trim().split('\n').pop() ?? ''}`);
-    }
   }
 }
 
