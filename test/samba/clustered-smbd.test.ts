@@ -132,6 +132,11 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const from = new Set([...r.stdout.matchAll(/PONG from pid (\d+):\d+/g)].map((m) => m[1]));
     expect([...from].sort()).toEqual(['0', '1']);
+    // A message to one process on another node (its pid srvid, routed by node 0's daemon to node 1).
+    const pid = sc.smbd.get(1)!.pid!;
+    const one = sc.tool(0, '/usr/bin/smbcontrol', ['-t', '10', `1:${pid}`, 'ping'], { timeoutMs: 30_000 });
+    expect(one.code, one.stderr + one.stdout).toBe(0);
+    expect(one.stdout).toMatch(new RegExp(`PONG from pid 1:${pid}\\b`));
   });
 
   it.skipIf(tortureMissing !== undefined).each(['smb2.lock.rw-exclusive', 'smb2.lock.contend', 'smb2.lock.async'])('smbtorture %s passes', (test) => {
