@@ -88,7 +88,7 @@ async function failoverTime(real: boolean): Promise<number | undefined> {
 }
 
 async function connectionBatch(): Promise<void> {
-  const c = new LocalCluster({ nodes: 1, firstOctet: 181 });
+  const c = new LocalCluster({ nodes: 1, firstOctet: 65 });
   writeFileSync(join(c.base(0), 'public_addresses'), '10.99.1.1/24 eth7\n');
   c.startAll();
   try {

@@ -21,7 +21,7 @@ const haveReal = existsSync('/usr/bin/ctdb');
 const PUBLIC = '10.99.0.1/24 eth7\n10.99.0.2/24 eth7\n10.99.0.3/24 eth7,eth8\n';
 
 describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
-  const c = new LocalCluster({ nodes: 3, firstOctet: 171, tunables: 'TickleUpdateInterval=1\n' });
+  const c = new LocalCluster({ nodes: 3, firstOctet: 60, tunables: 'TickleUpdateInterval=1\n' });
   const owners = (from = 0): Map<string, number> => new Map(c.ctdb(from, ['-X', 'ip', 'all']).stdout.trim().split('\n').slice(1)
     .map((l) => l.split('|')).map((f) => [f[1]!, Number(f[2])]));
 
@@ -238,7 +238,7 @@ describe.skipIf(!built)('ctdb ip commands on our daemons', () => {
 
 describe.skipIf(!built)('a malformed public_addresses file', () => {
   it('stops ctdbd at start with file:line and exit status 22', async () => {
-    const c = new LocalCluster({ nodes: 1, firstOctet: 185 });
+    const c = new LocalCluster({ nodes: 1, firstOctet: 64 });
     try {
       writeFileSync(join(c.base(0), 'public_addresses'), '10.99.0.1/24 eth7\n10.99.0.2 eth7\n');
       const r = spawnSync(process.execPath, [join(DIST, 'ctdbd.js'), '-i'], { env: c.env(0), encoding: 'utf8', timeout: 30_000 });
