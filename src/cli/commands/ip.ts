@@ -5,7 +5,7 @@
  */
 import { getNodemap, registerSrvid, deregisterSrvid } from '../../client/controls.js';
 import {
-  addPublicIp, applyConnections, delPublicIp, getIfaces, getPublicIpInfo, getPublicIps, getTickles, ipAddr,
+  addPublicIp, applyConnections, delPublicIp, getIfaces, getPublicIpInfo, getPublicIps, getTickles,
   releaseIp, reloadPublicIps, sendGratuitousArp, setIfaceLink, takeoverIp, type ConnectionOp,
 } from '../../client/ip.js';
 import { compareIps, formatIpPort, parseIp, parseIpPort, type IpPort } from '../../common/address.js';
@@ -283,7 +283,7 @@ const gettickles = command({
   },
 });
 
-const toConn = (client: IpPort, server: IpPort): Connection => ({ src: ipAddr(client.address, client.port), dst: ipAddr(server.address, server.port) });
+const toConn = (client: IpPort, server: IpPort): Connection => ({ src: { ...client }, dst: { ...server } });
 
 function tickleCommand(name: 'addtickle' | 'deltickle', help: string): Command {
   const op = name === 'addtickle' ? 'add' : 'del';
