@@ -3,7 +3,7 @@
  * daemons (127.0.0.80–82), smbd on nodes 0 and 1 sharing one folder, node 2
  * running no smbd. Skipped, with the reason printed, when Samba is missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
   const sessions: ChildProcess[] = [];
 
   beforeAll(async () => {
-    sc = new SambaCluster({ nodes: 3 });
+    sc = new SambaCluster({ nodes: 3, keep: process.env.SAMBA_KEEP === '1' });
     await sc.startCluster();
     await sc.startSmbd(0);
     await sc.startSmbd(1);
@@ -146,6 +146,35 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(r.stdout).toMatch(/success:/);
     expect(r.stdout).not.toMatch(/failure:|error:/);
   }, 150_000);
+
+  it.skipIf(!existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import tdb']).status !== 0)
+    .each(['locking', 'smbXsrv_open_global'])('a process that dies holding every record lock of %s does not wedge smbd', async (db) => {
+      const path = join(sc.cluster.base(0), 'db/volatile', `${db}.tdb.0`);
+      // The same open flags smbd uses (DB_OPEN_FLAGS without CLEAR_IF_FIRST): robust mutexes, incompatible hash.
+      const holder = spawn('/usr/bin/python3', ['-c',
+        'import os, sys, time, tdb\nt = tdb.Tdb(sys.argv[1], 0, 0x1c40, os.O_RDWR)\nt.lock_all()\nprint("locked", flush=True)\ntime.sleep(300)', path],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      holder.stdout.on('data', (d) => { said += d; }); holder.stderr.on('data', (d) => { said += d; });
+      sessions.push(holder);
+      expect(await sc.cluster.waitFor(() => said.length > 0, 20_000, 50)).toBe(true);
+      expect(said.trim()).toBe('locked');
+      writeFileSync(local('wedge-in.txt'), `written past a dead ${db} lock holder\n`);
+      const client = spawn('/usr/bin/smbclient', ['-s', sc.conf(0), '-p', String(SMB_PORT), `//${sc.address(0)}/${SHARE}`, '-U', USER,
+        '-c', `put ${local('wedge-in.txt')} wedge-${db}.txt`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      client.stdout.on('data', (d) => { out += d; }); client.stderr.on('data', (d) => { out += d; });
+      const finished = new Promise<number>((r) => client.on('close', (code) => r(code ?? -1)));
+      sessions.push(client);
+      // While the locks are held the open cannot finish.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(client.exitCode, out).toBe(null);
+      holder.kill('SIGKILL');
+      expect(await finished, out).toBe(0);
+      const get = sc.smbCommands(1, `get wedge-${db}.txt ${local('wedge-out.txt')}`, USER);
+      expect(get.code, get.stderr + get.stdout).toBe(0);
+      expect(readFileSync(local('wedge-out.txt'), 'utf8')).toBe(`written past a dead ${db} lock holder\n`);
+    }, 120_000);
 
   it('kill -9 of node 2 (no smbd): I/O through nodes 0 and 1 continues', async () => {
     await sc.cluster.kill(2, 'SIGKILL');
