@@ -1,7 +1,7 @@
 // Bundles every executable in bin/ and helpers/ into one ESM file each under dist/,
 // so an executable starts by reading one file instead of resolving hundreds of modules.
 import { build } from 'esbuild';
-import { readdirSync, chmodSync, mkdirSync } from 'node:fs';
+import { readdirSync, chmodSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
 import { join, basename } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,4 +29,9 @@ await Promise.all(entries.map(async (entry) => {
     minifySyntax: true,
   });
   chmodSync(out, 0o755);
+  // Event scripts and CTDB's own tooling call helpers by bare name
+  // ($CTDB_HELPER_BINDIR/ctdb_killtcp), so each bundle gets an extensionless link.
+  const bare = join(root, 'dist', basename(entry, '.ts'));
+  rmSync(bare, { force: true });
+  symlinkSync(basename(out), bare);
 }));

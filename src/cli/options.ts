@@ -40,7 +40,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     maxruntime: 0, help: false, usage: false,
   };
   const words: string[] = [];
-  let sepGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') { words.push(...argv.slice(i + 1)); break; }
@@ -53,12 +52,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const value = (): string | undefined => inline ?? argv[++i];
     switch (name) {
       case '-n': case '--node': opts.node = intArg(name, value()); break;
-      case '-Y': opts.machine = true; if (!sepGiven) opts.separator = ':'; break;
-      case '-X': opts.machine = true; opts.separator = '|'; sepGiven = true; break;
+      case '-Y': opts.machine = true; break;
+      case '-X': opts.machine = true; break;
       case '-x': case '--separator': {
         const v = value();
         if (v === undefined || v.length !== 1) throw new UsageError(`Invalid option ${name}: separator must be a single character`);
-        opts.separator = v; sepGiven = true; break;
+        opts.separator = v; break;
       }
       case '-v': case '--verbose': opts.verbose = true; break;
       case '-j': case '--json': opts.json = true; break;
@@ -72,8 +71,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         // Combined short flags such as -Xv.
         if (!a.startsWith('--') && /^-[YXvj]+$/.test(a)) {
           for (const ch of a.slice(1)) {
-            if (ch === 'Y') { opts.machine = true; if (!sepGiven) opts.separator = ':'; }
-            if (ch === 'X') { opts.machine = true; opts.separator = '|'; sepGiven = true; }
+            if (ch === 'Y') { opts.machine = true; }
+            if (ch === 'X') { opts.machine = true; }
             if (ch === 'v') opts.verbose = true;
             if (ch === 'j') opts.json = true;
           }

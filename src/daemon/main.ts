@@ -107,7 +107,15 @@ export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPa
   const events = makeEvents ? await makeEvents({ paths, config, log }) : undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => { resolveExit = r; });
-  const daemon = new Ctdbd({ paths, config, nodes, myPnn: me.pnn, myAddress: me.address, tunables, log, events, onExit: resolveExit });
+  let daemon: Ctdbd;
+  try {
+    daemon = new Ctdbd({ paths, config, nodes, myPnn: me.pnn, myAddress: me.address, tunables, log, events, onExit: resolveExit });
+  } catch (err) {
+    // The event daemon is already running: stop it, or this process never exits.
+    await events?.close().catch(() => {});
+    try { unlinkSync(paths.pidfile); } catch { /* gone */ }
+    throw err;
+  }
   daemon.debugLevel = DebugLevels[level.toUpperCase() as keyof typeof DebugLevels] ?? 3;
 
   const stop = (): void => { void daemon.shutdown(0); };
