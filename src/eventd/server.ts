@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { stat, unlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,6 +66,11 @@ export class EventDaemon {
 
   private componentDir(component: string): string { return join(this.opts.ctdbBase, 'events', component); }
 
+  private componentExistsNow(component: string): boolean {
+    if (!isValidComponent(component)) return false;
+    try { return statSync(this.componentDir(component)).isDirectory(); } catch { return false; }
+  }
+
   private async componentExists(component: string): Promise<boolean> {
     if (!isValidComponent(component)) return false;
     try { return (await stat(this.componentDir(component))).isDirectory(); } catch { return false; }
@@ -104,7 +110,9 @@ export class EventDaemon {
       this.log.warn({ eventComponent: component, event }, 'refusing unknown event');
       return -Errno.EINVAL;
     }
-    if (!(await this.componentExists(component))) {
+    // Checked synchronously: an await here would let a later request overtake this one
+    // and events must run in the order they arrived.
+    if (!this.componentExistsNow(component)) {
       this.log.warn({ eventComponent: component, event }, 'event folder for component does not exist');
       return -Errno.ENOENT;
     }
