@@ -60,6 +60,20 @@ export interface StatusView {
   vnnmap: number[];
   recmode: number;
   leader: number;
+  /** `[cluster] cluster lock` of the node ('' = none); only read for -v and --json. */
+  clusterLock?: string;
+}
+
+/**
+ * `ctdb status -v` extra lines (an addition to CTDB's output): the cluster
+ * lock setting and its holder. With a lock configured only the lock holder can
+ * be leader, so the holder is the leader.
+ */
+export function formatClusterLock(s: StatusView): string {
+  if (s.clusterLock === undefined) return '';
+  if (s.clusterLock === '') return 'Cluster lock:none\n';
+  const holder = s.leader === 0xffffffff ? 'UNKNOWN' : String(s.leader);
+  return `Cluster lock:${s.clusterLock}\nCluster lock holder:${holder}\n`;
 }
 
 /** Human `ctdb status`. */
@@ -84,6 +98,8 @@ export function formatStatusJson(s: StatusView): string {
     vnnmap: s.vnnmap,
     recovery_mode: s.recmode === 0 ? 'NORMAL' : 'RECOVERY',
     leader: s.leader === 0xffffffff ? null : s.leader,
+    cluster_lock: s.clusterLock === undefined || s.clusterLock === '' ? null
+      : { setting: s.clusterLock, holder: s.leader === 0xffffffff ? null : s.leader },
   }, null, 2) + '\n';
 }
 

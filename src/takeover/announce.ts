@@ -5,7 +5,7 @@
  * once (their reply draws an RST from a stack with no socket).
  */
 import { readFileSync } from 'node:fs';
-import koffi from 'koffi';
+import koffi from '../common/koffi-lazy.js';
 import { ipFamily, ipToBytes } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
 import { buildSegment } from '../killtcp/packet.js';

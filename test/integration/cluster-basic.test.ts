@@ -43,6 +43,14 @@ describe.skipIf(!built)('3-node local cluster (our ctdbd, our ctdb)', () => {
     expect(views[0]!.stdout).toMatch(/Size:3\nhash:0 lmaster:0\nhash:1 lmaster:1\nhash:2 lmaster:2\n/);
   });
 
+  it('status -v adds the cluster lock lines; --json is valid JSON', () => {
+    const v = c.ctdb(0, ['-v', 'status']).stdout;
+    expect(v).toMatch(/\nLeader:\d+\nCluster lock:none\n$/);
+    const j = JSON.parse(c.ctdb(0, ['--json', 'status']).stdout);
+    expect(j.nodes.map((n: { status: string }) => n.status)).toEqual(['OK', 'OK', 'OK']);
+    expect(j.cluster_lock).toBeNull();
+  });
+
   it('answers identity and runstate commands', () => {
     expect(c.ctdb(1, ['pnn']).stdout).toBe('1\n');
     expect(c.ctdb(0, ['runstate']).stdout).toBe('RUNNING\n');

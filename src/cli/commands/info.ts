@@ -3,7 +3,7 @@ import {
   listTunables, ping, processExists, resetStatistics, setDebug, setTunable,
 } from '../../client/controls.js';
 import { CtdbError } from '../../common/errors.js';
-import { DebugLevels, parseDebugLevel } from '../../common/log.js';
+import { DebugLevels, parseDebugLevel } from '../../common/debug-levels.js';
 import { CTDB_VERSION_STRING, RunState, runStateName } from '../../protocol/constants.js';
 import type { Statistics } from '../../protocol/payloads.js';
 import { command, type Command } from '../command.js';

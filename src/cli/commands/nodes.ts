@@ -1,11 +1,11 @@
-import { getNodemap, getRecmode, getVnnmap, getCapabilities } from '../../client/controls.js';
+import { getNodemap, getRecmode, getVnnmap, getCapabilities, getReclockFile } from '../../client/controls.js';
 import { CtdbError } from '../../common/errors.js';
 import { NodeFlag, Pnn, Srvid } from '../../protocol/constants.js';
 import type { NodeMap } from '../../protocol/payloads.js';
 import { command, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import {
-  formatNodeCount, formatNodeLine, formatNodeTable, formatStatus, formatStatusJson, type NodeRow,
+  formatClusterLock, formatNodeCount, formatNodeLine, formatNodeTable, formatStatus, formatStatusJson, type NodeRow,
 } from '../format.js';
 
 /** Rows for listings from a node map. */
@@ -56,9 +56,12 @@ const status = command({
     const nm = await getNodemap(c, t, o);
     const rows = nodeRows(nm);
     if (ctx.opts.machine) { ctx.out(formatNodeTable(rows, t, ctx.opts.separator)); return 0; }
-    const [vm, recmode, leader] = await Promise.all([getVnnmap(c, t, o), getRecmode(c, t, o), currentLeader(ctx)]);
-    const view = { nodes: rows, myPnn: t, generation: vm.generation, vnnmap: vm.map, recmode, leader };
-    ctx.out(ctx.opts.json ? formatStatusJson(view) : formatStatus(view));
+    const [vm, recmode, leader, lock] = await Promise.all([
+      getVnnmap(c, t, o), getRecmode(c, t, o), currentLeader(ctx),
+      ctx.opts.verbose || ctx.opts.json ? getReclockFile(c, t, o) : Promise.resolve(undefined),
+    ]);
+    const view = { nodes: rows, myPnn: t, generation: vm.generation, vnnmap: vm.map, recmode, leader, clusterLock: lock };
+    ctx.out(ctx.opts.json ? formatStatusJson(view) : formatStatus(view) + (ctx.opts.verbose ? formatClusterLock(view) : ''));
     return 0;
   },
 });
