@@ -25,6 +25,8 @@ export interface FaultRunOptions {
   writesPerRound?: number;
   /** How long a round may take to agree again (default 90 s). */
   settleMs?: number;
+  /** Kill the daemons by PID on SIGINT/SIGTERM (command-line runs). */
+  handleSignals?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -97,6 +99,11 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const committed = new Map<string, string>();
   const summary: FaultSummary = { seed: o.seed, rounds: [], faults: {}, committed: 0, failedWrites: 0, lost: 0, zombies: 0, notRecovered: 0 };
   const stopped = new Set<number>();
+  const onSignal = (): void => {
+    for (const p of c.procs.values()) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+    process.exit(130);
+  };
+  if (o.handleSignals) { process.once('SIGINT', onSignal); process.once('SIGTERM', onSignal); }
   try {
     c.startAll();
     if (!(await c.waitAllOk(0, 90_000))) throw new Error('cluster did not come up');
@@ -207,6 +214,7 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
     }
     return summary;
   } finally {
+    process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal);
     for (const p of stopped) { const pid = c.procs.get(p)?.pid; if (pid) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } } }
     await c.stop();
   }

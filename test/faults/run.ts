@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   process.stdout.write(`fault run seed=${seed}\n`);
   const s = await runFaultRounds({
     rounds: Number(values.rounds), seed, nodes: Number(values.nodes), faults: values.faults!.split(',') as RealFault[],
-    log: (l) => process.stdout.write(`${l}\n`),
+    log: (l) => process.stdout.write(`${l}\n`), handleSignals: true,
   });
   process.stdout.write(`rounds=${s.rounds.length} faults ${Object.entries(s.faults).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   process.stdout.write(`committed=${s.committed} failed-writes=${s.failedWrites} lost=${s.lost} zombies=${s.zombies} not-recovered=${s.notRecovered}\n`);

@@ -167,6 +167,8 @@ async function main(): Promise<number> {
   const n = Number(values.packets);
   const seed = Number(values.seed);
   const peer = await listenAsPeer('127.0.0.191', 4379);
+  const onSignal = (): void => { for (const p of c.procs.values()) { try { p.kill('SIGKILL'); } catch { /* gone */ } } process.exit(130); };
+  process.once('SIGINT', onSignal); process.once('SIGTERM', onSignal);
   try {
     c.start(0);
     if (!(await c.waitFor(() => c.ctdb(0, ['pnn']).code === 0, 30_000))) throw new Error('daemon did not start');
