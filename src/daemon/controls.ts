@@ -171,7 +171,7 @@ export class ControlHandlers {
   private statistics() {
     const d = this.d;
     return d.stats.snapshot({
-      numClients: d.clients.clients.size, frozen: 0,
+      numClients: d.clients.clients.size, frozen: d.databases.list().some((db) => db.frozen) ? 1 : 0,
       recovering: d.inRecovery ? 1 : 0, memoryUsed: process.memoryUsage().heapUsed, clientPacketsSent: ClientConn.sent,
     });
   }

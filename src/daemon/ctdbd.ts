@@ -100,6 +100,7 @@ export class Ctdbd {
   private stopping = false;
   readonly events: EventRunner;
   readonly leader: LeaderLoop;
+  readonly databases: Databases;
   readonly leadership: Leadership;
   /** Handlers subsystems add for packet operations the core does not handle itself. */
   private readonly nodeOps = new Map<number, (pnn: number, p: Packet) => void>();
@@ -132,7 +133,7 @@ export class Ctdbd {
     this.events = opts.events ?? noEvents;
     this.handlers = new ControlHandlers(this);
     this.leader = new LeaderLoop(this);
-    new Databases(this);
+    this.databases = new Databases(this);
     new PublicIps(this);
     this.leadership = new Leadership(this);
     attachRecovery(this);
@@ -246,7 +247,12 @@ export class Ctdbd {
     this.election.myFlags = flags;
     this.log.info({ old, new: flags }, 'node flags changed');
     this.broadcastOwnFlags(old);
-    if ((flags & (NodeFlag.BANNED | NodeFlag.STOPPED)) !== 0) this.recmode = RecMode.ACTIVE;
+    const out = NodeFlag.BANNED | NodeFlag.STOPPED;
+    if ((flags & out) !== 0) {
+      this.recmode = RecMode.ACTIVE;
+      // A banned or stopped node takes no part in the cluster's databases until a recovery takes it back.
+      if ((old & out) === 0) void this.databases.freezeAll((flags & NodeFlag.BANNED) ? 'banned' : 'stopped');
+    }
   }
 
   private broadcastOwnFlags(old: number): void {

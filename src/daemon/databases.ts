@@ -94,6 +94,24 @@ export class Databases {
   /** The database with `dbId`, if attached. */
   get(dbId: number): LocalDb | undefined { return this.byId.get(dbId)?.db; }
 
+  /**
+   * Freezes every database (a banned or stopped node): client record traffic
+   * waits, as during a recovery. The recovery that takes the node back in
+   * thaws them. A database a client keeps locked is logged and left for the
+   * recovery's own freeze.
+   */
+  async freezeAll(why: string): Promise<void> {
+    await Promise.all([...this.byId.values()].map(async (e) => {
+      e.locks.pause();
+      try {
+        await e.db.freeze.freeze(5000);
+      } catch (err) {
+        this.d.log.warn({ err, db: e.db.name, why }, 'could not freeze database');
+      }
+    }));
+    this.d.log.info({ why, count: this.byId.size }, 'databases frozen');
+  }
+
   /** Every attached database, newest first (GET_DBMAP order). */
   list(): LocalDb[] { return [...this.byId.values()].map((e) => e.db).reverse(); }
 

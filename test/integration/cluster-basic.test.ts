@@ -133,6 +133,20 @@ describe.skipIf(!built)('3-node local cluster (our ctdbd, our ctdb)', () => {
     expect(await c.waitAllOk(0, 30_000)).toBe(true);
   });
 
+  it('a banned node freezes its databases until a recovery takes it back', async () => {
+    expect(c.ctdb(0, ['attach', 'freezetest.tdb']).code).toBe(0);
+    expect(c.ctdb(0, ['writekey', 'freezetest.tdb', 'k', 'v']).code).toBe(0);
+    const frozen = (pnn: number): string | undefined => / frozen +(\d+)\n/.exec(c.ctdb(0, ['-n', String(pnn), 'statistics']).stdout)?.[1];
+    expect(frozen(1)).toBe('0');
+    expect(c.ctdb(0, ['-n', '1', 'ban', '300']).code).toBe(0);
+    expect(await c.waitFor(() => frozen(1) === '1', 10_000)).toBe(true);
+    expect(frozen(2)).toBe('0');
+    expect(c.ctdb(0, ['-n', '1', 'unban']).code).toBe(0);
+    expect(await c.waitAllOk(0, 30_000)).toBe(true);
+    expect(await c.waitFor(() => frozen(1) === '0', 15_000)).toBe(true);
+    expect(c.ctdb(1, ['readkey', 'freezetest.tdb', 'k']).stdout).toBe('Data: size:1 ptr:[v]\n');
+  });
+
   it('short-circuits repeated admin commands like CTDB', () => {
     const r = c.ctdb(0, ['-n', '1', 'unban']);
     expect(r.code).toBe(0);
