@@ -23,7 +23,7 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
   const sessions: ChildProcess[] = [];
 
   beforeAll(async () => {
-    sc = new SambaCluster({ nodes: 3, keep: process.env.SAMBA_KEEP === '1' });
+    sc = new SambaCluster({ nodes: 3, keep: process.env.SAMBA_KEEP === '1', real: process.env.SAMBA_REAL_CTDB === '1' });
     await sc.startCluster();
     await sc.startSmbd(0);
     await sc.startSmbd(1);
@@ -139,12 +139,13 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(one.stdout).toMatch(new RegExp(`PONG from pid 1:${pid}\\b`));
   });
 
-  it.skipIf(tortureMissing !== undefined).each(['smb2.lock.rw-exclusive', 'smb2.lock.contend', 'smb2.lock.async'])('smbtorture %s passes', (test) => {
-    const r = sc.tool(0, '/usr/bin/smbtorture', [`//${sc.address(0)}/${SHARE}`, '-U', USER, `--option=torture:basedir=t-${test}`,
+  const tortureRuns = ['smb2.lock.rw-exclusive', 'smb2.lock.contend', 'smb2.lock.async'].flatMap((test) => [0, 1].map((pnn) => ({ test, pnn })));
+  it.skipIf(tortureMissing !== undefined).each(tortureRuns)('smbtorture $test passes through node $pnn', ({ test, pnn }) => {
+    const r = sc.tool(pnn, '/usr/bin/smbtorture', [`//${sc.address(pnn)}/${SHARE}`, '-U', USER, `--option=torture:basedir=t-${test}-${pnn}`,
       '-p', String(SMB_PORT), test], { timeoutMs: 120_000 });
     expect(r.code, (r.stdout + r.stderr).slice(-3000)).toBe(0);
-    expect(r.stdout).toMatch(/success:/);
-    expect(r.stdout).not.toMatch(/failure:|error:/);
+    expect(r.stdout).toMatch(new RegExp(`^success: ${test.split('.').pop()!}$`, 'm'));
+    expect(r.stdout).not.toMatch(/^(failure|error):/m);
   }, 150_000);
 
   it.skipIf(!existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import tdb']).status !== 0)
