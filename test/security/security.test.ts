@@ -173,7 +173,8 @@ const INHERITS_ENV: string[] = [
   'src/daemon/events.ts', // notify script: { ...process.env, ...env }
   'src/daemon/main.ts', // logger(1) for syslog: inherits
   'src/daemon/metrics.ts', // ctdb statistics --prometheus: { ...process.env, CTDB_BASE, CTDB_SOCKET }
-  'src/daemon/public-ips.ts', // ctdb_takeover_helper: { ...process.env, CTDB_BASE }
+  'src/daemon/public-ips.ts', // ctdb_takeover_helper (before it moved to src/takeover/spawn-helper.ts)
+  'src/takeover/spawn-helper.ts', // ctdb_takeover_helper: { ...process.env, CTDB_BASE }
   'src/daemon/recovery.ts', // ctdb_recovery_helper: { ...process.env, CTDB_DEBUGLEVEL }
   'src/daemon/vacuum.ts', // ctdb_vacuum: { ...process.env, CTDB_SOCKET }
   'src/daemon/daemonise.ts', // the daemon re-executing itself in the background
