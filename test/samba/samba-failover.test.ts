@@ -81,6 +81,36 @@ describe.skipIf(missing !== undefined)('clustered smbd behind public addresses (
     }
   });
 
+  it('moveip: the smbd serving a connection on the old node exits (RELEASE_IP message, releaseip connection kill); the client reconnects to the new node', async () => {
+    const owners = c.owners(0);
+    const [address, from] = [...owners].find(([, p]) => p === 0) ?? [...owners][0]!;
+    const to = from === 1 ? 2 : 1;
+    const held = spawn('ip', ['netns', 'exec', c.clientNs, '/usr/bin/smbclient', '-s', conf(0), '-p', String(SMB_PORT),
+      `//${address}/${SHARE}`, '-N'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    held.stdout!.on('data', () => {}); held.stderr!.on('data', () => {});
+    others.push(held);
+    let ports: string[] = [];
+    expect(await c.waitFor(() => (ports = clientPorts(address)).length > 0, 20_000, 200)).toBe(true);
+    const port = ports[0]!;
+    // The smbd child that owns the server side of this connection on the old node.
+    const serverPid = (): number | undefined => {
+      const r = spawnSync('ip', ['netns', 'exec', c.ns(from), 'ss', '-Htnp', 'state', 'established', 'dst', `10.78.0.100:${port}`], { encoding: 'utf8' });
+      const m = /"smbd",pid=(\d+)/.exec(r.stdout ?? '');
+      return m ? Number(m[1]) : undefined;
+    };
+    let child: number | undefined;
+    expect(await c.waitFor(() => (child = serverPid()) !== undefined, 10_000, 200)).toBe(true);
+    expect(c.ctdb(0, ['moveip', address, String(to)]).code).toBe(0);
+    expect(c.hosted(to)).toContain(address);
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    expect(await c.waitFor(() => !alive(child!), 30_000, 200)).toBe(true);
+    expect(await c.waitFor(() => !clientPorts(address).includes(port), 30_000, 200)).toBe(true);
+    writeFileSync(join(c.cl.dir, 'moved-in.txt'), 'after moveip\n');
+    const r = smbclient(address, `put ${join(c.cl.dir, 'moved-in.txt')} moved.txt; ls moved.txt`);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/moved\.txt/);
+  }, 120_000);
+
   it('kill the node holding a client\'s address: its connection is reset, and the same address serves from a survivor', async () => {
     const address = PUBLIC.find((a) => ownerOf(a) === 2) ?? PUBLIC[2]!;
     const victim = ownerOf(address);
