@@ -23,7 +23,9 @@ const BINARIES = ['/usr/sbin/smbd', '/usr/bin/smbclient', '/usr/bin/net', '/usr/
 /** Why Samba tests cannot run here, or undefined when they can. */
 export function sambaMissing(): string | undefined {
   const missing = BINARIES.filter((b) => !existsSync(b));
-  return missing.length ? `Samba is not installed (missing ${missing.join(', ')}; apt-get install samba smbclient)` : undefined;
+  if (missing.length) return `Samba is not installed (missing ${missing.join(', ')}; apt-get install samba smbclient)`;
+  // smbd switches to each user's uid (guests map to nobody): it needs root.
+  return process.getuid?.() === 0 ? undefined : 'smbd needs root to serve guests and users';
 }
 
 /** Why smbtorture tests cannot run here, or undefined when they can. */
