@@ -127,6 +127,26 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(readFileSync(local('held-out.txt'), 'utf8')).toBe('held open on node 0\n');
   });
 
+  it('CHECK_PID_SRVID knows a live smbd child by its pid srvid (peer credentials) and forgets it when the child exits', async () => {
+    const before = new Set([...sc.tool(0, '/usr/bin/smbstatus', ['-b']).stdout.matchAll(/^\s*0:(\d+)\s/gm)].map((m) => m[1]!));
+    const p = spawn('/usr/bin/smbclient', ['-s', sc.conf(0), '-p', String(SMB_PORT), `//${sc.address(0)}/${SHARE}`, '-U', USER],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    p.stdout.on('data', () => {}); p.stderr.on('data', () => {});
+    sessions.push(p);
+    let pid = '';
+    expect(await sc.cluster.waitFor(() => {
+      const now = [...sc.tool(0, '/usr/bin/smbstatus', ['-b']).stdout.matchAll(/^\s*0:(\d+)\s/gm)].map((m) => m[1]!);
+      pid = now.find((x) => !before.has(x)) ?? '';
+      return pid !== '';
+    }, 30_000, 300)).toBe(true);
+    // smbd registers its pid as a srvid on its messaging connection; asked through node 1, forwarded to node 0.
+    expect(sc.cluster.ctdb(1, ['-n', '0', 'process-exists', pid, pid]).code).toBe(0);
+    expect(sc.cluster.ctdb(1, ['-n', '0', 'process-exists', pid, '1234567']).code).not.toBe(0);
+    await stopProcess(p, false);
+    const gone = await sc.cluster.waitFor(() => sc.cluster.ctdb(0, ['process-exists', pid, pid]).code !== 0, 30_000, 300);
+    expect(gone).toBe(true);
+  });
+
   it('smbcontrol all ping is answered by processes on both nodes', () => {
     const r = sc.tool(0, '/usr/bin/smbcontrol', ['-t', '5', 'all', 'ping'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr + r.stdout).toBe(0);
