@@ -6,12 +6,14 @@
  * each round: every node answers, all agree on leader, generation and
  * flags, no committed record is lost or stale, and no zombie is left.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { LocalCluster, type RunResult } from '../harness/cluster.js';
+import { leadershipCluster } from '../integration/leadership-helpers.js';
 import { Rng } from '../sim/rng.js';
 
 /** Fault kinds injected on real daemons. */
-export const REAL_FAULTS = ['kill9', 'stop', 'eventd'] as const;
+export const REAL_FAULTS = ['kill9', 'stop', 'eventd', 'lockfile'] as const;
 export type RealFault = typeof REAL_FAULTS[number];
 
 /** Options of a fault run. */
@@ -23,6 +25,11 @@ export interface FaultRunOptions {
   faults?: RealFault[];
   /** Writes attempted during each fault. */
   writesPerRound?: number;
+  /**
+   * Configure a cluster lock (fcntl helper on a file in the cluster folder)
+   * and allow the 'lockfile' fault (the lock file deleted under the holder).
+   */
+  lock?: boolean;
   /** How long a round may take to agree again (default 90 s). */
   settleMs?: number;
   /** Kill the daemons by PID on SIGINT/SIGTERM (command-line runs). */
@@ -95,7 +102,9 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const rng = new Rng(o.seed);
   const n = o.nodes ?? 3;
   const log = o.log ?? (() => {});
-  const c = new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180 });
+  const c = o.lock
+    ? leadershipCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, lock: (dir) => join(dir, 'cluster.lock') })
+    : new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180 });
   const committed = new Map<string, string>();
   const summary: FaultSummary = { seed: o.seed, rounds: [], faults: {}, committed: 0, failedWrites: 0, lost: 0, zombies: 0, notRecovered: 0 };
   const stopped = new Set<number>();
@@ -161,7 +170,7 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
     };
 
     for (let round = 1; round <= o.rounds; round++) {
-      const fault = rng.pick(o.faults ?? REAL_FAULTS);
+      const fault = rng.pick(o.faults ?? REAL_FAULTS.filter((f) => f !== 'lockfile' || o.lock));
       const node = rng.int(n);
       summary.faults[fault] = (summary.faults[fault] ?? 0) + 1;
       const res: RoundResult = { round, fault, node, recovered: false, committed: 0, failedWrites: 0, lost: 0, zombies: 0, detail: '' };
@@ -181,6 +190,11 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
         process.kill(pid, 'SIGSTOP'); stopped.add(node);
         await sleep(1000 + rng.int(6000));
         process.kill(pid, 'SIGCONT'); stopped.delete(node);
+      } else if (fault === 'lockfile') {
+        // The lock file vanishes under its holder: the helper must notice, and one node must take a new lock.
+        if (!o.lock) res.detail = 'no cluster lock configured';
+        else rmSync(join(c.dir, 'cluster.lock'), { force: true });
+        await sleep(2000 + rng.int(3000));
       } else {
         const pid = c.procs.get(node)!.pid!;
         const eventd = childrenOf(pid).find((ch) => commandOf(ch).includes('ctdb-eventd'));
