@@ -147,6 +147,26 @@ describe.skipIf(missing !== undefined)('clustered smbd on our ctdbd', () => {
     expect(gone).toBe(true);
   });
 
+  it('change notify crosses nodes: a client watching through node 1 hears of a file created through node 0', async () => {
+    // stdbuf: smbclient prints notifications through stdio, block-buffered on a pipe.
+    const watcher = spawn('stdbuf', ['-o0', '/usr/bin/smbclient', '-s', sc.conf(1), '-p', String(SMB_PORT), `//${sc.address(1)}/${SHARE}`,
+      '-U', USER, '-c', 'notify \\'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watcher.stdout.on('data', (d) => { out += d; }); watcher.stderr.on('data', (d) => { out += d; });
+    sessions.push(watcher);
+    writeFileSync(local('notify-in.txt'), 'notify me\n');
+    // The watch may not be armed yet when the first file appears: create one every 2 s until one is heard.
+    let n = 0;
+    const heard = await sc.cluster.waitFor(() => {
+      if (/notified-from-node0-\d+\.txt/.test(out)) return true;
+      expect(sc.smbCommands(0, `put ${local('notify-in.txt')} notified-from-node0-${n++}.txt`, USER).code).toBe(0);
+      return false;
+    }, 30_000, 2000);
+    expect(heard, out).toBe(true);
+    expect(watcher.exitCode).toBe(null);
+    await stopProcess(watcher, false);
+  });
+
   it('smbcontrol all ping is answered by processes on both nodes', () => {
     const r = sc.tool(0, '/usr/bin/smbcontrol', ['-t', '5', 'all', 'ping'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr + r.stdout).toBe(0);

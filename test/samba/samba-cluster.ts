@@ -232,6 +232,8 @@ export function writeSmbConf(o: SmbConfOptions): void {
     '\tdisable spoolss = yes',
     '\tkernel oplocks = no',
     '\tkernel share modes = no',
+    // Change notifications between nodes then come only through notifyd over the cluster, never from inotify.
+    '\tkernel change notify = no',
     '\tposix locking = no',
     '\tregistry shares = yes',
     ...(o.extraGlobal ?? []).map((l) => `\t${l}`),
