@@ -14,6 +14,10 @@ if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends $missing >/dev/null
+    # Packages may start system services; the tests run their own instances.
+    for svc in smbd nmbd winbind samba-ad-dc nginx etcd ctdb; do
+      command -v systemctl >/dev/null 2>&1 && systemctl stop "$svc" >/dev/null 2>&1 || true
+    done
   else
     echo "setup: missing apt packages:$missing (run as root to install them)" >&2
   fi

@@ -30,15 +30,47 @@ export function scriptEnvironment(paths: CtdbPaths, config: CtdbConfig): NodeJS.
  */
 export async function startEventRunner(paths: CtdbPaths, config: CtdbConfig, log: Logger): Promise<EventRunner> {
   const env = scriptEnvironment(paths, config);
-  const eventd = await startEventd({
-    ctdbBase: paths.base, socketPath: paths.eventdSocket, debugScript: config.event.debugScript,
-    env, stderr: 'ignore',
-  });
-  const client = await EventdClient.connect(paths.eventdSocket);
-  log.info({ pid: eventd.pid }, 'event daemon started');
+  const launch = async (): Promise<{ eventd: Awaited<ReturnType<typeof startEventd>>; client: EventdClient }> => {
+    const eventd = await startEventd({
+      ctdbBase: paths.base, socketPath: paths.eventdSocket, debugScript: config.event.debugScript,
+      env, stderr: 'ignore',
+    });
+    try {
+      const client = await EventdClient.connect(paths.eventdSocket);
+      log.info({ pid: eventd.pid }, 'event daemon started');
+      return { eventd, client };
+    } catch (err) {
+      await eventd.stop();
+      throw err;
+    }
+  };
+  let current = await launch();
+  let restarting: Promise<void> | undefined;
+  let closed = false;
+
+  /** The event daemon died (its connection failed): start a new one, once for all waiters. */
+  const restart = (why: unknown): Promise<void> => {
+    restarting ??= (async () => {
+      log.error({ err: why, pid: current.eventd.pid }, 'lost the event daemon, restarting it');
+      current.client.close();
+      await current.eventd.stop().catch(() => {});
+      current = await launch();
+    })().finally(() => { restarting = undefined; });
+    return restarting;
+  };
+
   return {
     async run(event, args, timeoutSec) {
-      const r = await client.runEvent(event, args, timeoutSec);
+      if (restarting) await restarting;
+      let r: number;
+      try {
+        r = await current.client.runEvent(event, args, timeoutSec);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (closed || (code !== 'ENOTCONN' && code !== 'ECONNREFUSED' && code !== 'EIO' && code !== 'ECONNRESET')) throw err;
+        await restart(err);
+        r = await current.client.runEvent(event, args, timeoutSec);
+      }
       return r === -Errno.ENOENT ? 0 : r;
     },
     notify(event) {
@@ -50,8 +82,10 @@ export async function startEventRunner(paths: CtdbPaths, config: CtdbConfig, log
       p.unref();
     },
     async close() {
-      client.close();
-      await eventd.stop();
+      closed = true;
+      if (restarting) await restarting.catch(() => {});
+      current.client.close();
+      await current.eventd.stop();
     },
   };
 }

@@ -126,8 +126,14 @@ export class LeaderLoop {
       const vm = Buffer.alloc(8 + 4 * map.length);
       vm.writeUInt32LE(generation, 0); vm.writeUInt32LE(map.length, 4);
       map.forEach((p, i) => vm.writeUInt32LE(p, 8 + 4 * i));
+      // A leader that was paused (or lost its cluster lock) must not install a generation.
+      const stillLeader = (): void => {
+        if (!d.election.isLeader(Date.now())) throw new Error('no longer the leader (or the cluster lock was lost) during recovery');
+      };
+      stillLeader();
       await all(Opcode.SETVNNMAP, vm);
       if (this.recoverDatabases) await this.recoverDatabases(active, generation);
+      stillLeader();
       await all(Opcode.SET_RECMODE, u32(RecMode.NORMAL));
       await all(Opcode.END_RECOVERY, Buffer.alloc(0));
       d.broadcastMessage(Srvid.RECONFIGURE, Buffer.alloc(0), true);

@@ -24,12 +24,11 @@ describe.skipIf(!built)('fault injection on real daemons (127.0.0.180..182, 186.
     expect({ lost: s.lost, zombies: s.zombies, notRecovered: s.notRecovered }).toEqual({ lost: 0, zombies: 0, notRecovered: 0 });
   }, 170_000);
 
-  // Known finding (src/daemon/events.ts, src/eventd/spawn.ts): when ctdb-eventd
-  // dies after start-up, ctdbd neither restarts it nor exits (CTDB's ctdbd exits
-  // so the service manager restarts it). Monitor events can no longer run and
-  // the node stays UNHEALTHY for good. Replay: npx tsx test/faults/run.ts
+  // Found by this round (fixed in src/daemon/events.ts): ctdb-eventd killed after
+  // start-up used to leave the node UNHEALTHY for good; ctdbd now starts a new
+  // event daemon on the next event. Replay: npx tsx test/faults/run.ts
   // --rounds 1 --seed 1 --faults eventd
-  it.fails('killing a node\'s event daemon: the node becomes healthy again (known finding)', async () => {
+  it('killing a node\'s event daemon: the node becomes healthy again (ctdbd restarts it)', async () => {
     const s = await runFaultRounds({ rounds: 1, seed: 1, faults: ['eventd'], firstOctet: 186, settleMs: 25_000, writesPerRound: 1 });
     expect(s.notRecovered).toBe(0);
   }, 120_000);
