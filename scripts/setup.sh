@@ -22,5 +22,7 @@ if [ -n "$missing" ]; then
     echo "setup: missing apt packages:$missing (run as root to install them)" >&2
   fi
 fi
+# --system-only: just the Debian packages (CI then runs npm ci and the build itself).
+[ "${1:-}" = "--system-only" ] && exit 0
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
