@@ -27,7 +27,8 @@ const EAGAIN = 11;
 const EINTR = 4;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-interface Libc {
+/** The libc functions the raw-socket helpers call (shared with src/takeover/announce.ts). */
+export interface Libc {
   socket: (domain: number, type: number, proto: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
@@ -40,7 +41,8 @@ interface Libc {
 
 let libc: Libc | undefined;
 
-function loadLibc(): Libc {
+/** libc bound through koffi, loaded once on first use. */
+export function loadLibc(): Libc {
   if (libc) return libc;
   const lib = koffi.load('libc.so.6');
   libc = {

@@ -4,8 +4,9 @@
  * server endpoint to every tracked client, so clients notice the move at
  * once (their reply draws an RST from a stack with no socket).
  */
-import { readFileSync } from 'node:fs';
 import koffi from '../common/koffi-lazy.js';
+import { loadLibc, type Libc } from '../killtcp/raw-socket.js';
+import { readFileSync } from 'node:fs';
 import { ipFamily, ipToBytes } from '../common/address.js';
 import { CtdbError } from '../common/errors.js';
 import { buildSegment } from '../killtcp/packet.js';
@@ -17,26 +18,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const ETH_P_ARP = 0x0806;
 const ARPHRD_ETHER = 1;
 
-interface PacketLibc {
-  socket: (d: number, t: number, p: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
-  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number) => number;
-  close: (fd: number) => number;
-  if_nametoindex: (name: string) => number;
-}
-let libc: PacketLibc | undefined;
-function loadLibc(): PacketLibc {
-  if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
-    sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-    if_nametoindex: lib.func('uint32_t if_nametoindex(const char *)'),
-  };
-  return libc;
-}
+type PacketLibc = Pick<Libc, 'socket' | 'setsockopt' | 'sendto' | 'close' | 'if_nametoindex'>;
 
 /** The hardware address of `iface` (6 bytes), from sysfs. Throws CtdbError ENODEV. */
 function macOf(iface: string): Buffer {
