@@ -56,7 +56,7 @@ export class ClientServer {
     s.on('data', (chunk) => {
       let raws: Buffer[];
       try { raws = framer.push(chunk); } catch (err) {
-        this.log.warn({ client: c.id, pid: c.pid, err }, 'corrupt stream from client, disconnecting it');
+        this.log.warn({ client: c.id, pid: c.pid, reason: (err as Error).message }, 'corrupt stream from client, disconnecting it');
         s.destroy();
         return;
       }
@@ -66,7 +66,7 @@ export class ClientServer {
         for (const raw of raws) {
           let p: Packet;
           try { p = decodePacket(raw); } catch (err) {
-            this.log.warn({ client: c.id, pid: c.pid, err }, 'malformed packet from client, disconnecting it');
+            this.log.warn({ client: c.id, pid: c.pid, reason: (err as Error).message }, 'malformed packet from client, disconnecting it');
             s.destroy();
             return;
           }

@@ -99,14 +99,14 @@ export class NodeTransport {
     s.on('data', (chunk) => {
       let raws: Buffer[];
       try { raws = framer.push(chunk); } catch (err) {
-        this.log.warn({ pnn, err }, 'corrupt stream from node, dropping connection');
+        this.log.warn({ pnn, reason: (err as Error).message }, 'corrupt stream from node, dropping connection');
         s.destroy();
         return;
       }
       for (const raw of raws) {
         let p: Packet;
         try { p = decodePacket(raw); } catch (err) {
-          this.log.warn({ pnn, err }, 'malformed packet from node, dropping connection');
+          this.log.warn({ pnn, reason: (err as Error).message }, 'malformed packet from node, dropping connection');
           s.destroy();
           return;
         }
