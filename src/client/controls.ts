@@ -26,12 +26,16 @@ export async function checked(c: CtdbClient, pnn: number, opcode: number, data?:
 const u32 = (v: number): Buffer => writeAll((w: Writer, x: number) => { w.u32(x); }, v);
 const readU32 = (b: Buffer): number => new Reader(b).u32();
 
-/** GET_PNN: the PNN of `pnn` (use Pnn.CURRENT for the local daemon). */
-export async function getPnn(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
-  const r = await c.control(pnn, Opcode.GET_PNN, undefined, opts);
-  if (r.status < 0) throw new ControlError(Opcode.GET_PNN, pnn, r.status, r.errmsg);
+/** A control that answers in `status` (PNN, pid, client count, mode); negative status throws. */
+async function statusValue(c: CtdbClient, pnn: number, opcode: number, opts?: ControlOptions): Promise<number> {
+  const r = await c.control(pnn, opcode, undefined, opts);
+  if (r.status < 0) throw new ControlError(opcode, pnn, r.status, r.errmsg);
   return r.status;
 }
+
+/** GET_PNN: the PNN of `pnn` (use Pnn.CURRENT for the local daemon). */
+export const getPnn = (c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> =>
+  statusValue(c, pnn, Opcode.GET_PNN, opts);
 export async function getNodemap(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<NodeMap> {
   return decodeNodeMap(new Reader((await checked(c, pnn, Opcode.GET_NODEMAP, undefined, opts)).data));
 }
@@ -41,28 +45,19 @@ export async function getNodesFile(c: CtdbClient, pnn: number, opts?: ControlOpt
 export async function getVnnmap(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<VnnMap> {
   return decodeVnnMap(new Reader((await checked(c, pnn, Opcode.GETVNNMAP, undefined, opts)).data));
 }
-export async function getRecmode(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
-  const r = await c.control(pnn, Opcode.GET_RECMODE, undefined, opts);
-  if (r.status < 0) throw new ControlError(Opcode.GET_RECMODE, pnn, r.status, r.errmsg);
-  return r.status;
-}
+export const getRecmode = (c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> =>
+  statusValue(c, pnn, Opcode.GET_RECMODE, opts);
 export async function getCapabilities(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
   return readU32((await checked(c, pnn, Opcode.GET_CAPABILITIES, undefined, opts)).data);
 }
 export async function getRunstate(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
   return readU32((await checked(c, pnn, Opcode.GET_RUNSTATE, undefined, opts)).data);
 }
-export async function getPid(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
-  const r = await c.control(pnn, Opcode.GET_PID, undefined, opts);
-  if (r.status < 0) throw new ControlError(Opcode.GET_PID, pnn, r.status, r.errmsg);
-  return r.status;
-}
+export const getPid = (c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> =>
+  statusValue(c, pnn, Opcode.GET_PID, opts);
 /** PING: number of connected clients. */
-export async function ping(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> {
-  const r = await c.control(pnn, Opcode.PING, undefined, opts);
-  if (r.status < 0) throw new ControlError(Opcode.PING, pnn, r.status, r.errmsg);
-  return r.status;
-}
+export const ping = (c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<number> =>
+  statusValue(c, pnn, Opcode.PING, opts);
 export async function getUptime(c: CtdbClient, pnn: number, opts?: ControlOptions): Promise<Uptime> {
   return decodeUptime(new Reader((await checked(c, pnn, Opcode.UPTIME, undefined, opts)).data));
 }
