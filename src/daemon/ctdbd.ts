@@ -107,6 +107,7 @@ export class Ctdbd {
   private readonly clientOps = new Map<number, (c: ClientConn, p: Packet) => void>();
   private readonly messageHandlers = new Map<bigint, (data: Buffer, from: number) => void>();
   private readonly stopHooks: Array<() => Promise<void> | void> = [];
+  private readonly nodeDownHooks: Array<(pnn: number) => void> = [];
 
   constructor(readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -162,6 +163,9 @@ export class Ctdbd {
 
   /** Receives messages sent to `srvid` on this node (besides registered clients). */
   onMessage(srvid: bigint, fn: (data: Buffer, from: number) => void): void { this.messageHandlers.set(srvid, fn); }
+
+  /** Runs `fn` when the connection to node `pnn` has dropped. */
+  onNodeDown(fn: (pnn: number) => void): void { this.nodeDownHooks.push(fn); }
 
   /** Runs `fn` during shutdown, before sockets close. */
   onStop(fn: () => Promise<void> | void): void { this.stopHooks.push(fn); }
@@ -425,6 +429,7 @@ export class Ctdbd {
       clearTimeout(w.timer);
       w.resolve({ status: -1, errmsg: `node ${pnn} disconnected` });
     }
+    for (const fn of this.nodeDownHooks) fn(pnn);
     this.afterMembershipChange();
   }
 

@@ -7,7 +7,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtdbError } from '../common/errors.js';
-import { CallEngine } from '../db/calls.js';
+import { CALL_RETRY_MS, CallEngine } from '../db/calls.js';
 import { LocalDb, type DbKind } from '../db/local-db.js';
 import { RecordLocks } from '../db/record-locks.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
@@ -72,7 +72,15 @@ export class Databases {
       d.onNodeOperation(op, (pnn, p) => this.onNodePacket(pnn, p));
     }
     d.onClientOperation(Operation.REQ_CALL, (c, p) => this.onClientCall(c, p as ReqCall));
-    this.resendTimer = setInterval(() => { if (this.calls.pendingCount > 0) this.calls.resendStale(); }, 500);
+    d.onNodeDown((pnn) => this.onNodeDown(pnn));
+    // Calls of an older generation are re-sent at thaw; this catches the rest once recovery is over
+    // (never during one: a node still on the old generation would drop the call).
+    // A call lost with a dropped connection (no recovery followed) is sent again after CALL_RETRY_MS.
+    this.resendTimer = setInterval(() => {
+      if (d.recmode !== RecMode.NORMAL || this.calls.pendingCount === 0) return;
+      this.calls.resendStale();
+      this.calls.resendOlderThan(CALL_RETRY_MS);
+    }, 500);
     this.resendTimer.unref();
     d.onStop(() => this.close());
   }
@@ -110,6 +118,22 @@ export class Databases {
       }
     }));
     this.d.log.info({ why, count: this.byId.size }, 'databases frozen');
+  }
+
+  /**
+   * The connection to `pnn` dropped: migration packets in flight on it are
+   * lost, which can leave a record without a dmaster. Outside a recovery
+   * this node freezes its databases and goes into recovery mode, so the
+   * leader runs a recovery that rebuilds the records (record work waits
+   * meanwhile instead of bouncing). During a recovery nothing more is
+   * needed: it pulls after freezing.
+   */
+  private onNodeDown(pnn: number): void {
+    const d = this.d;
+    if (d.recmode !== RecMode.NORMAL || !this.calls.linkLostNeedsRecovery(pnn, d.vnnmap.map)) return;
+    d.log.warn({ pnn }, 'connection to a node lost: record migrations may be lost; asking for a recovery');
+    d.recmode = RecMode.ACTIVE;
+    void this.freezeAll(`connection to node ${pnn} lost`);
   }
 
   /** Every attached database, newest first (GET_DBMAP order). */
@@ -194,14 +218,9 @@ export class Databases {
     }, 100);
   }
 
+  /** Migration packets; CallEngine drops those of another generation. */
   private onNodePacket(_pnn: number, p: Packet): void {
-    switch (p.operation) {
-      case Operation.REQ_CALL: this.calls.onReqCall(p); return;
-      case Operation.REQ_DMASTER: this.calls.onReqDmaster(p); return;
-      case Operation.REPLY_DMASTER: this.calls.onReplyDmaster(p); return;
-      case Operation.REPLY_ERROR: this.calls.onReplyError(p.reqid, p.status, p.msg); return;
-      default:
-    }
+    this.calls.onPacket(p);
   }
 
   // ------------------------------------------------------------ controls
@@ -305,6 +324,9 @@ export class Databases {
       const e = this.entry(req.data);
       e.db.freeze.thaw();
       e.locks.resume();
+      // Recovery installs the new generation on every node before it thaws: calls dropped
+      // for their old generation are sent again now.
+      this.calls.resendStale();
       return ok();
     });
     reg(Opcode.DB_TRANSACTION_START, (req) => {

@@ -64,11 +64,7 @@ class SimCluster {
       const [k, q] = busy[this.random(busy.length)]!;
       const to = Number(k.split('>')[1]);
       const p = q.shift()!;
-      const e = this.nodes[to]!.engine;
-      if (p.operation === Operation.REQ_CALL) e.onReqCall(p);
-      else if (p.operation === Operation.REQ_DMASTER) e.onReqDmaster(p);
-      else if (p.operation === Operation.REPLY_DMASTER) e.onReplyDmaster(p);
-      else if (p.operation === Operation.REPLY_ERROR) e.onReplyError(p.reqid, p.status, p.msg);
+      this.nodes[to]!.engine.onPacket(p);
     }
     throw new Error('network did not settle');
   }
@@ -177,6 +173,47 @@ describe('record migration (simulated 3-node network)', () => {
     sim.run();
     expect(status).toBe(0);
     expect(sim.header(2, key)!.header.dmaster).toBe(2);
+  });
+
+  it('drops migration packets of another generation on arrival', () => {
+    sim = new SimCluster(dir, 3, 5);
+    const n2 = sim.nodes[2]!;
+    let status: number | undefined;
+    n2.engine.localCall(n2.db.id, key, CallId.NULL_FUNC, 1, (s) => { status = s; });
+    sim.generation = 8; // a recovery happened while the REQ_CALL (generation 7) was in flight
+    sim.run();
+    expect(sim.nodes[0]!.engine.droppedOtherGeneration).toBe(1);
+    expect(sim.sent.filter((x) => x.from === 0)).toHaveLength(0);
+    expect(status).toBeUndefined();
+    n2.engine.resendStale();
+    sim.run();
+    expect(status).toBe(0);
+    expect(sim.sent.at(-2)!.p).toMatchObject({ operation: Operation.REQ_CALL, generation: 8, hopcount: 0 });
+  });
+
+  it('work queued while frozen is discarded when a recovery changed the generation; the requester re-sends', () => {
+    sim = new SimCluster(dir, 3, 11);
+    const call = (pnn: number, cb: (s: number) => void = () => {}): void =>
+      sim!.nodes[pnn]!.engine.localCall(sim!.nodes[pnn]!.db.id, key, CallId.NULL_FUNC, 1, cb);
+    call(1); sim.run(); // node 1 holds k1
+    sim.nodes[0]!.locks.pause(); // lmaster frozen for recovery
+    let done = false;
+    call(2, () => { done = true; });
+    sim.run(); // node 2's REQ_CALL waits in the lmaster's queue
+    // Recovery: new generation, the database wiped and re-pushed (here: the lmaster becomes dmaster).
+    sim.generation = 8;
+    for (const n of sim.nodes) n.db.tdb.wipeAll();
+    sim.nodes[0]!.db.tdb.store(key, encodeRecordValue({ rsn: 5n, dmaster: 0, flags: RecordFlag.MIGRATED_WITH_DATA }, Buffer.from('x')));
+    sim.nodes[0]!.locks.resume(); // thaw: the old-generation REQ_CALL is dropped, not redirected
+    expect(sim.nodes[0]!.engine.droppedOtherGeneration).toBe(1);
+    sim.run();
+    expect(done).toBe(false);
+    sim.nodes[2]!.engine.resendStale();
+    sim.run();
+    expect(done).toBe(true);
+    expect(sim.header(2, key)!.header).toMatchObject({ dmaster: 2, rsn: 6n });
+    const hops = sim.sent.filter((x) => x.p.operation === Operation.REQ_CALL).map((x) => (x.p as { hopcount: number }).hopcount);
+    expect(Math.max(...hops)).toBe(0);
   });
 
   it('a sticky record stays pinned on its new dmaster for StickyPindown, then moves on', () => {

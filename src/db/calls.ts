@@ -9,8 +9,14 @@
  * waiting for the record lock waits behind it instead of being redirected
  * (the high-hopcount fix). Local requests for a key that is already on its way
  * here are collapsed onto the outstanding migration (fetch collapse).
+ *
+ * Packets carry the generation: migration packets of another generation are
+ * dropped, on arrival and when their queued work finally runs, and a
+ * recovery ends with the node's own pending calls re-sent under the new
+ * generation (resendStale), so no call is lost and none acts on records a
+ * recovery has replaced.
  */
-import { CallFlag, CallId, DbFlag, Operation, RecordFlag } from '../protocol/constants.js';
+import { CallFlag, CallId, DbFlag, INVALID_GENERATION, Operation, RecordFlag } from '../protocol/constants.js';
 import type { Packet, ReplyDmaster, ReqCall, ReqDmaster } from '../protocol/packets.js';
 import type { LtdbHeader } from '../protocol/records.js';
 import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
@@ -44,9 +50,14 @@ export type CallWaiter = (status: number, data: Buffer) => void;
 interface PendingCall {
   dbId: number; key: Buffer; callId: number; flags: number;
   waiters: CallWaiter[]; generation: number; packet: ReqCall;
+  /** When the call was last sent (host clock, ms). */
+  sentAt: number;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A call of the current generation still unanswered after this long (ms) is sent again (resendOlderThan). */
+export const CALL_RETRY_MS = 5000;
 /** Flags that only describe a transfer and are never stored. */
 const TRANSIENT = RecordFlag.VACUUM_MIGRATED | RecordFlag.AUTOMATIC;
 
@@ -100,7 +111,7 @@ export class CallEngine {
   private readonly pending = new Map<number, PendingCall>();
   /** Outstanding migration per (db, key), for fetch collapse. */
   private readonly inflight = new Map<string, number>();
-  /** Highest hopcount seen by this node. */
+  /** Highest hopcount seen by this node (answered here or redirected on). */
   maxHopCount = 0;
   /** Sticky records per (db, key) of STICKY databases. */
   private readonly sticky = new Map<string, Sticky>();
@@ -122,6 +133,38 @@ export class CallEngine {
 
   /** Number of calls waiting for a migration. */
   get pendingCount(): number { return this.pending.size; }
+
+  /** Call packets dropped because they carried another generation than ours. */
+  droppedOtherGeneration = 0;
+
+  /**
+   * True when `p` belongs to the current generation. Call packets of another
+   * generation are dropped (record-model.md §3): a recovery has wiped and
+   * re-pushed the databases since (or will), and the requester re-sends its
+   * call under the new generation. Checked on arrival and again when queued
+   * work runs, so work that waited in a frozen database's queue across a
+   * recovery is discarded instead of acting on the new records.
+   */
+  private current(p: { generation: number }): boolean {
+    if (p.generation === this.host.generation()) return true;
+    this.droppedOtherGeneration++;
+    return false;
+  }
+
+  /**
+   * A migration packet from another node: REQ_CALL, REQ_DMASTER and
+   * REPLY_DMASTER of another generation are dropped; REPLY_ERROR always
+   * completes its call. Other operations are ignored.
+   */
+  onPacket(p: Packet): void {
+    switch (p.operation) {
+      case Operation.REQ_CALL: if (this.current(p)) this.onReqCall(p); return;
+      case Operation.REQ_DMASTER: if (this.current(p)) this.onReqDmaster(p); return;
+      case Operation.REPLY_DMASTER: if (this.current(p)) this.onReplyDmaster(p); return;
+      case Operation.REPLY_ERROR: this.onReplyError(p.reqid, p.status, p.msg); return;
+      default:
+    }
+  }
 
   private lmasterOf(key: Buffer): number {
     return this.host.lmaster(this.host.hash(key)) ?? this.host.pnn;
@@ -156,27 +199,62 @@ export class CallEngine {
         operation: Operation.REQ_CALL, generation: this.host.generation(), destnode: dest, srcnode: this.host.pnn,
         reqid, flags: flags | CallFlag.IMMEDIATE_MIGRATION, dbId, callId, hopcount: 0, key: Buffer.from(key), callData: EMPTY,
       };
-      this.pending.set(reqid, { dbId, key: Buffer.from(key), callId, flags, waiters: [done], generation: packet.generation, packet });
+      this.pending.set(reqid, { dbId, key: Buffer.from(key), callId, flags, waiters: [done], generation: packet.generation, packet, sentAt: this.now() });
       this.inflight.set(ik, reqid);
       this.host.send(dest, packet);
     });
   }
 
-  /** Re-sends calls whose generation changed (a recovery moved lmasters). */
+  /**
+   * Re-sends calls whose generation changed (a recovery moved lmasters and
+   * dropped the packets of the old generation), with hopcount 0 under the
+   * current generation. Call it once every active node has the new
+   * generation: at thaw or when recovery mode is back to NORMAL, never
+   * between SETVNNMAP and the end of the recovery (a node still on the old
+   * generation would drop the re-sent call and nothing would send it again).
+   */
   resendStale(): void {
     const gen = this.host.generation();
-    for (const c of this.pending.values()) {
-      if (c.generation === gen) continue;
-      c.generation = gen;
-      const dest = this.lmasterOf(c.key);
-      const packet = { ...c.packet, generation: gen, destnode: dest, hopcount: 0 };
-      if (dest === this.host.pnn) {
-        // We are lmaster now: run the request through the normal path (it may be ours already).
-        this.onReqCall(packet);
-      } else {
-        this.host.send(dest, packet);
-      }
+    for (const c of this.pending.values()) if (c.generation !== gen) this.resend(c);
+  }
+
+  /**
+   * Re-sends calls of the current generation that have waited longer than
+   * `ageMs`: a REQ_CALL lost with a connection that dropped and came back
+   * without a recovery would otherwise leave its client waiting for ever. A
+   * duplicate is harmless: the copy that reaches the record after it came
+   * here finds this node as dmaster and completes nothing twice.
+   */
+  resendOlderThan(ageMs: number): void {
+    const now = this.now();
+    for (const c of this.pending.values()) if (now - c.sentAt >= ageMs) this.resend(c);
+  }
+
+  private resend(c: PendingCall): void {
+    const gen = this.host.generation();
+    c.generation = gen;
+    c.sentAt = this.now();
+    const dest = this.lmasterOf(c.key);
+    const packet = { ...c.packet, generation: gen, destnode: dest, hopcount: 0 };
+    if (dest === this.host.pnn) {
+      // We are lmaster now: run the request through the normal path (it may be ours already).
+      this.onReqCall(packet);
+    } else {
+      this.host.send(dest, packet);
     }
+  }
+
+  /**
+   * The connection to node `pnn` dropped. True when a recovery is needed:
+   * migration packets (REQ_DMASTER, REPLY_DMASTER) in flight on it are lost,
+   * and a record whose lmaster already names a new dmaster that never got it
+   * would have no dmaster at all, so every request for it would bounce. A
+   * recovery rebuilds every record from the copies on the nodes; the lost
+   * calls are then re-sent under the new generation. Not needed when there is
+   * no generation yet or `pnn` is not in the vnnmap (it took no part).
+   */
+  linkLostNeedsRecovery(pnn: number, vnnmap: readonly number[]): boolean {
+    return this.host.generation() !== INVALID_GENERATION && pnn !== this.host.pnn && vnnmap.includes(pnn);
   }
 
   /** Fails every pending call (shutdown). */
@@ -206,11 +284,13 @@ export class CallEngine {
       return;
     }
     locks.run(p.key, () => {
+      if (!this.current(p)) return;
       const lmaster = this.lmasterOf(p.key);
       const rec = fetchRecord(db, p.key, lmaster);
       if (rec.header.dmaster !== me) {
         const dest = lmaster === me ? rec.header.dmaster : lmaster;
         const fwd = redirectCall(p, me, dest, this.host.generation());
+        if (fwd.hopcount > this.maxHopCount) this.maxHopCount = fwd.hopcount;
         if (fwd.hopcount % 100 > 95) this.host.warn({ db: db.name, hopcount: fwd.hopcount, dest }, 'high hopcount on record request');
         this.host.send(dest, fwd);
         return;
@@ -272,6 +352,7 @@ export class CallEngine {
     const { db, locks } = e;
     const me = this.host.pnn;
     locks.run(p.key, () => {
+      if (!this.current(p)) return;
       const lmaster = this.lmasterOf(p.key);
       if (lmaster !== me) this.host.warn({ db: db.name, lmaster }, 'REQ_DMASTER reached a node that is not lmaster');
       const cur = fetchRecord(db, p.key, lmaster);
@@ -295,7 +376,7 @@ export class CallEngine {
   onReplyDmaster(p: ReplyDmaster): void {
     const e = this.host.db(p.dbId);
     if (!e) { this.host.warn({ dbId: p.dbId }, 'REPLY_DMASTER for unknown database'); return; }
-    e.locks.run(p.key, () => this.becomeDmaster(e.db, p.key, p.reqid, p.rsn, p.recordFlags, p.data));
+    e.locks.run(p.key, () => { if (this.current(p)) this.becomeDmaster(e.db, p.key, p.reqid, p.rsn, p.recordFlags, p.data); });
   }
 
   /** REPLY_ERROR for one of our calls. */

@@ -10,6 +10,7 @@ import { Election, type Candidate, type ElectionAction, type LockResult } from '
 import { Membership } from '../../src/cluster/membership.js';
 import { allocateIps, nodeMayHost, type PublicIpState } from '../../src/ipalloc/index.js';
 import { INVALID_GENERATION, NodeFlag, Pnn, RecMode } from '../../src/protocol/constants.js';
+import { CALL_RETRY_MS } from '../../src/db/calls.js';
 import { mergeForRecovery, SimRecords } from './records.js';
 import type { Rng } from './rng.js';
 
@@ -59,8 +60,6 @@ export interface SimHost {
   readonly recordKeys: readonly string[];
   /** Clients stop issuing calls at this virtual time (so the end state can be checked). */
   readonly loadUntil: number;
-  /** Drop call packets of another generation, as CTDB does (not the daemon's behaviour today). */
-  readonly dropOtherGenerations: boolean;
   /** Runs `fn` after `delayMs` for this incarnation of the node (late if stopped, never if killed). */
   timer(node: SimNode, delayMs: number, fn: () => void): void;
   send(from: number, to: number, m: Msg): void;
@@ -137,8 +136,12 @@ export class SimNode {
     this.every(t.electionTickMs, () => this.electionTick());
     this.every(t.recoverIntervalMs, () => this.leaderStep());
     this.every(t.recoverIntervalMs, () => this.checkIps());
-    // As Databases: calls whose generation changed are re-sent every 500 ms.
-    this.every(500, () => { if (this.records.calls.pendingCount > 0) this.records.calls.resendStale(); });
+    // As Databases: every 500 ms outside recovery, calls of an older generation and calls unanswered for CALL_RETRY_MS are re-sent.
+    this.every(500, () => {
+      if (this.recmode !== RecMode.NORMAL || this.records.calls.pendingCount === 0) return;
+      this.records.calls.resendStale();
+      this.records.calls.resendOlderThan(CALL_RETRY_MS);
+    });
     this.clientLoad();
   }
 
@@ -172,6 +175,7 @@ export class SimNode {
     for (const p of send) this.h.send(this.pnn, p, { t: 'keepalive' });
     for (const p of dead) {
       this.h.restartLink(this.pnn, p);
+      this.linkLost(p);
       this.failPendingTo(p);
       this.afterMembershipChange();
     }
@@ -187,8 +191,20 @@ export class SimNode {
   /** Transport: connection to `pnn` went down. */
   onDisconnected(pnn: number): void {
     this.membership.disconnected(pnn);
+    this.linkLost(pnn);
     this.failPendingTo(pnn);
     this.afterMembershipChange();
+  }
+
+  /**
+   * As Databases.onNodeDown: migration packets may have gone with the
+   * connection; freeze record work and ask for a recovery (recovery mode).
+   * During a recovery nothing more is needed: it pulls after freezing.
+   */
+  private linkLost(pnn: number): void {
+    if (this.recmode !== RecMode.NORMAL || !this.records.calls.linkLostNeedsRecovery(pnn, this.vnnmap)) return;
+    this.recmode = RecMode.ACTIVE;
+    this.records.locks.pause();
   }
 
   private failPendingTo(_pnn: number): void {
@@ -301,7 +317,7 @@ export class SimNode {
         this.apply(this.election.onLeader(m.pnn, this.h.now, this.numConnected));
         return;
       case 'pkt':
-        this.records.receive(m.b, this.h.dropOtherGenerations);
+        this.records.receive(m.b);
         return;
       case 'takeover-request':
         if (this.election.isLeader(this.h.now)) this.takeoverNeeded = true;
@@ -320,10 +336,11 @@ export class SimNode {
       case 'setrecmode':
         this.recmode = c.mode;
         // Recovery mode freezes the databases: record work waits until it ends.
-        if (c.mode === RecMode.ACTIVE) this.records.locks.pause(); else this.records.locks.resume();
+        // Thaw (as DB_THAW) resumes the queued work and re-sends calls of an older generation.
+        if (c.mode === RecMode.ACTIVE) this.records.locks.pause(); else { this.records.locks.resume(); this.records.calls.resendStale(); }
         return { status: 0 };
       case 'pull': return { status: 0, data: this.records.pull() };
-      case 'push': this.records.push(c.records, this.h.dropOtherGenerations); return { status: 0 };
+      case 'push': this.records.push(c.records); return { status: 0 };
       case 'setvnnmap': this.generation = c.generation; this.vnnmap = [...c.map]; return { status: 0 };
       case 'getstate': return { status: 0, data: { generation: this.generation, recmode: this.recmode } };
       case 'getips': return { status: 0, data: [...this.hosted] };

@@ -8,7 +8,7 @@ import { CallEngine } from '../../src/db/calls.js';
 import type { LocalDb } from '../../src/db/local-db.js';
 import { RecordLocks } from '../../src/db/record-locks.js';
 import type { TdbFile } from '../../src/db/tdb.js';
-import { CallId, Operation } from '../../src/protocol/constants.js';
+import { CallId } from '../../src/protocol/constants.js';
 import { jenkinsHash } from '../../src/protocol/hash.js';
 import { decodePacket, encodePacket, type Packet } from '../../src/protocol/packets.js';
 import { RecoveryDb } from '../../src/recovery/merge.js';
@@ -72,41 +72,20 @@ export class SimRecords {
     });
   }
 
-  /**
-   * Packet bytes from another node. With `dropOtherGenerations` (CTDB's
-   * rule: inter-node call packets of another generation are dropped) a
-   * packet from a different generation is ignored; the daemon does not do
-   * this today (see the hopcount finding in sim.test.ts).
-   */
-  receive(bytes: Buffer, dropOtherGenerations = false): void {
-    const p = decodePacket(bytes);
-    if (dropOtherGenerations && p.generation !== this.h.generation()) { this.dropped++; return; }
-    this.onPacket(p);
+  /** Packet bytes from another node, handled by the daemon's CallEngine (which drops other generations). */
+  receive(bytes: Buffer): void {
+    this.calls.onPacket(decodePacket(bytes));
   }
 
-  /** Packets dropped for carrying another generation. */
-  dropped = 0;
-
   private onPacket(p: Packet): void {
-    switch (p.operation) {
-      case Operation.REQ_CALL: this.calls.onReqCall(p); return;
-      case Operation.REQ_DMASTER: this.calls.onReqDmaster(p); return;
-      case Operation.REPLY_DMASTER: this.calls.onReplyDmaster(p); return;
-      case Operation.REPLY_ERROR: this.calls.onReplyError(p.reqid, p.status, p.msg); return;
-      default:
-    }
+    this.calls.onPacket(p);
   }
 
   /** Every stored record (recovery pull). */
   pull(): Array<[string, Buffer]> { return [...this.tdb.records].map(([k, v]) => [k, Buffer.from(v)]); }
 
-  /**
-   * Replaces the database with the recovery's records (wipe + push). With
-   * `dropQueued`, record work queued before the recovery (old generation) is
-   * dropped too, as CTDB discards it; the daemon keeps it today.
-   */
-  push(records: Array<[string, Buffer]>, dropQueued = false): void {
-    if (dropQueued) this.locks.clear();
+  /** Replaces the database with the recovery's records (wipe + push, as DB_TRANSACTION_COMMIT applies them). */
+  push(records: Array<[string, Buffer]>): void {
     this.tdb.records.clear();
     for (const [k, v] of records) this.tdb.records.set(k, Buffer.from(v));
   }

@@ -6,7 +6,7 @@
  * --lock (cluster-lock mode; default: both modes alternate), --no-lock,
  * --fault-ms, --settle-ms, --fault-every-ms, --ips N, --hostile,
  * --lock-lost-while-stopped (the known lock finding), --records N (keys; 0 = no
- * record traffic), --drop-other-generations (CTDB's generation rule), --faults kill,stop,... , --trace.
+ * record traffic), --faults kill,stop,... , --trace.
  * Exit code 1 when any seed broke an invariant.
  */
 import { parseArgs } from 'node:util';
@@ -31,7 +31,7 @@ function main(): number {
       'fault-ms': { type: 'string', default: '30000' }, 'settle-ms': { type: 'string', default: '30000' },
       'fault-every-ms': { type: 'string', default: '2000' }, ips: { type: 'string', default: '8' },
       hostile: { type: 'boolean', default: false }, 'lock-lost-while-stopped': { type: 'boolean', default: false },
-      faults: { type: 'string' }, 'drop-other-generations': { type: 'boolean', default: false }, records: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
+      faults: { type: 'string' }, records: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -65,7 +65,7 @@ function main(): number {
   for (const seed of seeds) {
     const o = {
       ...optionsForSeed(seed, base), lockLostWhileStopped: values['lock-lost-while-stopped'],
-      dropOtherGenerations: values['drop-other-generations'], ...(values.records !== undefined ? { recordKeys: Number(values.records) } : {}),
+      ...(values.records !== undefined ? { recordKeys: Number(values.records) } : {}),
       ...(values.faults ? { faults: values.faults.split(',') as FaultKind[] } : {}),
     };
     report(runSeed(seed, o), o);

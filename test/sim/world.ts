@@ -33,8 +33,6 @@ export interface SimOptions {
    * etcd lease). Off by default: see the known finding in sim.test.ts.
    */
   lockLostWhileStopped?: boolean;
-  /** Model CTDB's rule of dropping call packets from another generation (default: the daemon's behaviour, no drop). */
-  dropOtherGenerations?: boolean;
   /** Number of record keys clients fetch (record migration through CallEngine); 0 (default) turns it off. */
   recordKeys?: number;
   /** Hard cap on events per run (bounded loops). */
@@ -92,7 +90,6 @@ export class World implements SimHost {
   readonly publicIps: string[];
   readonly recordKeys: string[];
   readonly loadUntil: number;
-  readonly dropOtherGenerations: boolean;
   private readonly q = new EventQueue();
   private readonly slots: Slot[] = [];
   private readonly n: number;
@@ -121,7 +118,6 @@ export class World implements SimHost {
     this.link = new Array<number>(this.n * this.n).fill(0);
     this.lastDelivery = new Array<number>(this.n * this.n).fill(0);
     this.group = new Array<number>(this.n).fill(0);
-    this.dropOtherGenerations = opts.dropOtherGenerations ?? false;
     this.recordKeys = Array.from({ length: opts.recordKeys ?? 0 }, (_, i) => `rec${i}`);
     // Clients stop 8 s before the end: long enough for re-sends after a last recovery.
     this.loadUntil = opts.faultMs + opts.settleMs - 8000;
