@@ -18,7 +18,7 @@ import type { Packet, ReqCall, ReqControl } from '../protocol/packets.js';
 import {
   LTDB_HEADER_SIZE, decodePulldbExt, decodeRecBuffer, decodeRecData, decodeTransdb, decodeTraverseAllExt,
   decodeTraverseStart, decodeTraverseStartExt, encodeDbStatistics, encodeDbidMap, encodeRecBuffer, encodeRecData,
-  encodeTraverseAllExt, type RecData,
+  encodeTraverseAllExt, type LtdbHeader, type RecData,
 } from '../protocol/payloads.js';
 import type { ClientConn } from './clients.js';
 import type { ControlReply } from './controls.js';
@@ -54,6 +54,8 @@ export class Databases {
   private traverseId = 1;
   private readonly traverses = new Map<number, Traverse>();
   private readonly pushes = new Map<number, Push>();
+  /** Delete-queue feed (set by vacuuming): an empty record this node is dmaster of was stored. */
+  onScheduleForDeletion?: (dbId: number, key: Buffer, header: LtdbHeader) => void;
 
   constructor(private readonly d: Ctdbd) {
     this.calls = new CallEngine({
@@ -65,6 +67,7 @@ export class Databases {
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
       tunable: (name) => d.tunable(name),
+      scheduleForDeletion: (dbId, key, header) => this.onScheduleForDeletion?.(dbId, key, header),
     });
     this.wipeStaleFiles();
     this.registerControls();
@@ -274,7 +277,6 @@ export class Databases {
       d.log.info({ db: e.db.name }, 'database detached');
       return ok();
     });
-    reg(Opcode.SCHEDULE_FOR_DELETION, () => ok());
     reg(Opcode.TRAVERSE_START, (req, c) => this.traverseStart(req, c, false));
     reg(Opcode.TRAVERSE_START_EXT, (req, c) => this.traverseStart(req, c, true));
     reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
