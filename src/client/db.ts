@@ -12,7 +12,7 @@ import { CallFlag, CallId, DbFlag, Operation, Pnn } from '../protocol/constants.
 import { Opcode } from '../protocol/opcodes.js';
 import type { ReplyCall } from '../protocol/packets.js';
 import {
-  decodeDbStatistics, decodeDbidMap, decodeRecData, encodeRecBuffer, encodeTraverseStartExt,
+  decodeDbStatistics, decodeDbidMap, decodeRecData, encodeKeyData, encodeRecBuffer, encodeTraverseStartExt,
   type DbStatistics, type LtdbHeader, type RecData,
 } from '../protocol/payloads.js';
 import type { ControlOptions, CtdbClient } from './client.js';
@@ -103,6 +103,13 @@ export interface LockedRecord {
   data: Buffer;
   /** Stores new data (rsn + 1, this node dmaster) and keeps the lock. */
   store(data: Buffer): void;
+  /**
+   * Deletes the record as CTDB clients do: stores it empty (rsn + 1) and, on a
+   * volatile database, schedules it for deletion (SCHEDULE_FOR_DELETION), so
+   * the next fast vacuum run removes it from every node. Keeps the lock.
+   * Throws ControlError when the daemon refuses the schedule.
+   */
+  delete(opts?: ControlOptions): Promise<void>;
   release(): void;
 }
 
@@ -161,6 +168,12 @@ export class ClusterDb {
         const header = { rsn: this.header.rsn + 1n, dmaster: self.pnn, flags: this.header.flags };
         self.tdb.store(key, encodeRecordValue(header, data));
         this.header = header; this.data = data;
+      },
+      async delete(opts?: ControlOptions) {
+        this.store(Buffer.alloc(0));
+        if (self.persistent) return;
+        const req = writeAll(encodeKeyData, { dbId: self.info.id, header: this.header, key });
+        await checked(self.c, Pnn.CURRENT, Opcode.SCHEDULE_FOR_DELETION, req, opts);
       },
       release() { if (held) { held = false; self.tdb.chainUnlock(key); } },
     };

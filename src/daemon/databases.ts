@@ -18,10 +18,11 @@ import type { Packet, ReqCall, ReqControl } from '../protocol/packets.js';
 import {
   LTDB_HEADER_SIZE, decodePulldbExt, decodeRecBuffer, decodeRecData, decodeTransdb, decodeTraverseAllExt,
   decodeTraverseStart, decodeTraverseStartExt, encodeDbStatistics, encodeDbidMap, encodeRecBuffer, encodeRecData,
-  encodeTraverseAllExt, type RecData,
+  encodeTraverseAllExt, type LtdbHeader, type RecData,
 } from '../protocol/payloads.js';
 import type { ClientConn } from './clients.js';
 import type { ControlReply } from './controls.js';
+import { streamPull } from './recovery-pull.js';
 import type { Ctdbd } from './ctdbd.js';
 
 const ok = (data?: Buffer): ControlReply => ({ status: 0, data });
@@ -32,8 +33,6 @@ const hex8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')
 
 /** The key of a persistent database's sequence number record (NUL included). */
 export const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
-/** Records streamed per DB_PULL message (bytes). */
-const PULL_CHUNK = 1_000_000;
 
 function cName(data: Buffer): string {
   const z = data.indexOf(0);
@@ -54,6 +53,8 @@ export class Databases {
   private traverseId = 1;
   private readonly traverses = new Map<number, Traverse>();
   private readonly pushes = new Map<number, Push>();
+  /** Delete-queue feed (set by vacuuming): an empty record this node is dmaster of was stored. */
+  onScheduleForDeletion?: (dbId: number, key: Buffer, header: LtdbHeader) => void;
 
   constructor(private readonly d: Ctdbd) {
     this.calls = new CallEngine({
@@ -65,6 +66,7 @@ export class Databases {
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
       tunable: (name) => d.tunable(name),
+      scheduleForDeletion: (dbId, key, header) => this.onScheduleForDeletion?.(dbId, key, header),
     });
     this.wipeStaleFiles();
     this.registerControls();
@@ -293,7 +295,6 @@ export class Databases {
       d.log.info({ db: e.db.name }, 'database detached');
       return ok();
     });
-    reg(Opcode.SCHEDULE_FOR_DELETION, () => ok());
     reg(Opcode.TRAVERSE_START, (req, c) => this.traverseStart(req, c, false));
     reg(Opcode.TRAVERSE_START_EXT, (req, c) => this.traverseStart(req, c, true));
     reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
@@ -369,29 +370,11 @@ export class Databases {
       d.onMessage(p.srvid, () => {});
       return ok(u32(p.count));
     });
-    reg(Opcode.DB_PULL, (req) => {
+    reg(Opcode.DB_PULL, async (req) => {
       const p = decodePulldbExt(new Reader(req.data));
       const e = this.entry(req.data);
-      return ok(u32(this.pull(e.db, req.srcnode, p.srvid)));
+      return ok(u32(await streamPull(d, e.db, req.srcnode, p.srvid)));
     });
-  }
-
-  /** Streams every record with data to `srvid` on `pnn` in rec_buffers; returns the count. */
-  private pull(db: LocalDb, pnn: number, srvid: bigint): number {
-    let recs: RecData[] = [];
-    let size = 0; let count = 0;
-    const flush = (): void => {
-      this.d.sendMessage(pnn, srvid, writeAll(encodeRecBuffer, { dbId: db.id, records: recs }));
-      recs = []; size = 0;
-    };
-    db.tdb.traverse((key, value) => {
-      if (value.length < LTDB_HEADER_SIZE) return;
-      recs.push({ reqid: 0, key, data: value });
-      size += 16 + key.length + value.length; count++;
-      if (size >= PULL_CHUNK) flush();
-    }, { readOnly: true });
-    if (recs.length > 0 || count === 0) flush();
-    return count;
   }
 
   private traverseStart(req: ReqControl, c: ClientConn | undefined, ext: boolean): ControlReply {

@@ -75,6 +75,9 @@ export function attachVacuum(d: Ctdbd): void {
     return p;
   };
 
+  // Store rule: the call engine stored an empty record this node is dmaster of.
+  d.databases.onScheduleForDeletion = (dbId, key, header) => enqueue(dbId, { key, header });
+
   d.registerControl(Opcode.SCHEDULE_FOR_DELETION, (req) => {
     const k = decodeKeyData(new Reader(req.data));
     enqueue(k.dbId, { key: Buffer.from(k.key), header: k.header });

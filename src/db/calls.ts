@@ -36,6 +36,11 @@ export interface CallHost {
   warn(fields: object, msg: string): void;
   /** A tunable (HopcountMakeSticky, StickyDuration, StickyPindown); defaults apply when absent. */
   tunable?(name: string): number;
+  /**
+   * Store rule (record-model.md §2): called when this node stored an empty
+   * record it is dmaster of, so vacuuming can delete it (the delete queue).
+   */
+  scheduleForDeletion?(dbId: number, key: Buffer, header: LtdbHeader): void;
   /** Clock in ms (default Date.now) and timer (default setTimeout), replaceable in tests. */
   now?(): number;
   later?(fn: () => void, ms: number): void;
@@ -187,7 +192,7 @@ export class CallEngine {
       const lmaster = this.lmasterOf(key);
       const rec = fetchRecord(db, key, lmaster);
       if (rec.header.dmaster === this.host.pnn) {
-        if (rec.absent) store(db, key, rec.header, rec.data);
+        if (rec.absent) this.storeOwn(db, key, rec.header, rec.data);
         done(0, callResult(callId, rec.header, rec.data));
         return;
       }
@@ -311,7 +316,7 @@ export class CallEngine {
       }
       if (requesterOf(p) === me) {
         // Our own request came back after the record arrived: complete it here.
-        if (rec.absent) store(db, p.key, rec.header, rec.data);
+        if (rec.absent) this.storeOwn(db, p.key, rec.header, rec.data);
         const c = this.pending.get(p.reqid);
         if (c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
         return;
@@ -389,13 +394,19 @@ export class CallEngine {
 
   private becomeDmaster(db: LocalDb, key: Buffer, reqid: number, rsn: bigint, flags: number, data: Buffer): void {
     const header = { rsn, dmaster: this.host.pnn, flags: flags & ~TRANSIENT };
-    store(db, key, header, data);
+    this.storeOwn(db, key, header, data);
     db.counters.countMigration(key);
     const s = this.sticky.get(`${db.id}:${key.toString('latin1')}`);
     if (s && (db.flags & DbFlag.STICKY) !== 0) s.pinnedUntil = this.now() + this.tun('StickyPindown', 200);
     const c = this.pending.get(reqid);
     if (!c || !c.key.equals(key)) return;
     this.finish(reqid, c, 0, callResult(c.callId, header, data));
+  }
+
+  /** Stores a record this node is dmaster of; an empty one goes on the delete queue. */
+  private storeOwn(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void {
+    store(db, key, header, data);
+    if (data.length === 0) this.host.scheduleForDeletion?.(db.id, Buffer.from(key), { ...header, flags: header.flags & ~TRANSIENT });
   }
 
   private finish(reqid: number, c: PendingCall, status: number, data: Buffer): void {

@@ -43,12 +43,18 @@ export async function volatileDbs(c: CtdbClient, pnn: number, args: string[], ti
   return out;
 }
 
-/** Runs DB_VACUUM for `dbId` on every node of `nodes` in parallel; throws EIO naming the failed nodes. */
+/**
+ * Runs DB_VACUUM for `dbId` on every node of `nodes` in parallel; throws EIO
+ * naming the failed nodes, or ECANCELED when every failed run was stopped by
+ * a recovery (generation change).
+ */
 export async function vacuumOnNodes(c: CtdbClient, nodes: number[], dbId: number, full: boolean, timeoutMs: number): Promise<void> {
   const res = await Promise.all(nodes.map((pnn) => c.control(pnn, Opcode.DB_VACUUM, encodeDbVacuum(dbId, full), { timeoutMs })
     .catch((err: unknown) => ({ status: -1, errmsg: err instanceof Error ? err.message : String(err), data: Buffer.alloc(0) }))));
   const bad = res.map((r, i) => ({ r, pnn: nodes[i]! })).filter((x) => x.r.status !== 0);
   if (bad.length > 0) {
-    throw new CtdbError('EIO', bad.map((b) => `vacuum failed on node ${b.pnn}: ${b.r.errmsg || `status ${b.r.status}`}`).join('; '));
+    // Runs that met a recovery stopped cleanly: report that, not a failure.
+    const code = bad.every((b) => /aborted: generation changed|recovery in progress/.test(b.r.errmsg)) ? 'ECANCELED' : 'EIO';
+    throw new CtdbError(code, bad.map((b) => `vacuum failed on node ${b.pnn}: ${b.r.errmsg || `status ${b.r.status}`}`).join('; '));
   }
 }

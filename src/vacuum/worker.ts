@@ -21,6 +21,7 @@ import { DbFlag, NodeFlag, RecMode } from '../protocol/constants.js';
 import { jenkinsHash } from '../protocol/hash.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { decodeRecBuffer, encodeKeyData, encodeRecBuffer, splitLtdb, type LtdbHeader, type RecData } from '../protocol/payloads.js';
+import { activeFault, faultsEnabled, noteFault } from '../recovery/test-faults.js';
 import { classifyCandidate, mayDeleteRemoteCopy, type LocalRecord } from './classify.js';
 
 /** A record scheduled for deletion; rsn undefined = any. */
@@ -121,6 +122,12 @@ export async function runVacuum(c: CtdbClient, dbId: number, full: boolean, queu
       } else if (act === 'fetch') {
         fetch.set(lm, [...(fetch.get(lm) ?? []), cand]);
       }
+    }
+    const stall = faultsEnabled() ? activeFault('vacuum-stall', me) : undefined;
+    if (stall) {
+      log.warn({ db: db.info.name, ms: Number(stall.arg ?? 0) }, 'test fault vacuum-stall: waiting before the generation check');
+      noteFault('vacuum-stall', me);
+      await new Promise((r) => setTimeout(r, Number(stall.arg ?? 0)));
     }
     await checkGeneration();
     for (const [lm, list] of fetch) {

@@ -197,7 +197,7 @@ const deletekey = command({
     try {
       const k = parseDatum(key!);
       const rec = await db.fetchLock(k, o(ctx));
-      try { rec.store(Buffer.alloc(0)); } finally { rec.release(); }
+      try { await rec.delete(o(ctx)); } finally { rec.release(); }
       return 0;
     } finally { db.close(); }
   },
