@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { CtdbError, oneLine } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { decodeMutexStatus, type TakeResult } from '../mutex/status.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** How long a helper gets to exit after SIGTERM before it is sent SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -134,7 +135,7 @@ export class ClusterLock extends EventEmitter {
   private runHelper(): Promise<TakeResult> {
     const started = Date.now();
     const [cmd, ...args] = this.argv as [string, ...string[]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: helperEnv() });
     this.child = child;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     this.exited = exited;

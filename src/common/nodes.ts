@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import ipaddr from 'ipaddr.js';
 import { CtdbError } from './errors.js';
+import { helperEnv } from './helper-env.js';
 
 /** One line of the nodes file: PNN = its index among non-blank lines. */
 export interface NodeEntry {
@@ -77,7 +78,7 @@ export function loadNodes(pathOrCommand: string): NodeEntry[] {
     const words = pathOrCommand.slice(1).trim().split(/[ \t]+/).filter((w) => w !== '');
     if (words.length === 0) throw new CtdbError('EINVAL', 'empty nodes list command');
     // A plain spawn keeps the CLI's bundle small; the command gets no shell.
-    const r = spawnSync(words[0]!, words.slice(1), { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(words[0]!, words.slice(1), { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: helperEnv() });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
       throw new CtdbError('EIO', `nodes list command '${words.join(' ')}' failed: ${why}`);

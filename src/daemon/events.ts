@@ -8,6 +8,7 @@ import type { CtdbPaths } from '../common/paths.js';
 import { EventdClient } from '../eventd/client.js';
 import { startEventd } from '../eventd/spawn.js';
 import type { EventRunner } from './ctdbd.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** Environment every event script (and notify.sh) sees. */
 export function scriptEnvironment(paths: CtdbPaths, config: CtdbConfig): NodeJS.ProcessEnv {
@@ -75,7 +76,7 @@ export async function startEventRunner(paths: CtdbPaths, config: CtdbConfig, log
     },
     notify(event) {
       try { accessSync(paths.notifyScript, constants.X_OK); } catch { return; }
-      const p = spawn(paths.notifyScript, [event], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true });
+      const p = spawn(paths.notifyScript, [event], { env: helperEnv(env), stdio: 'ignore', detached: true });
       const t = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, 30_000);
       p.on('exit', () => clearTimeout(t));
       p.on('error', (err) => { clearTimeout(t); log.warn({ err, event }, 'notify script failed to start'); });

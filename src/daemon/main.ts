@@ -10,6 +10,7 @@ import { canonicalNodeAddress, loadNodes, type NodeEntry } from '../common/nodes
 import { resolvePaths, type CtdbPaths } from '../common/paths.js';
 import { Tunables } from '../common/tunables.js';
 import { Ctdbd, type EventRunner } from './ctdbd.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** Command-line options of ctdbd. */
 export interface CtdbdArgs { interactive: boolean; debug?: string }
@@ -97,7 +98,7 @@ export async function runCtdbd(args: CtdbdArgs, makeEvents?: (d: { paths: CtdbPa
   const { dest, syslog } = logDestination(config, paths);
   if (syslog) {
     // pino writes JSON lines; the system logger takes them from a pipe.
-    const child = spawn('logger', ['-t', 'ctdbd'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('logger', ['-t', 'ctdbd'], { stdio: ['pipe', 'ignore', 'ignore'], env: helperEnv() });
     child.unref();
     process.stderr.write = child.stdin!.write.bind(child.stdin!) as typeof process.stderr.write;
   }

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { loadConfigFile } from '../common/config.js';
 import type { Ctdbd } from './ctdbd.js';
+import { helperEnv } from '../common/helper-env.js';
 
 const SCRAPE_TIMEOUT_MS = 10_000;
 
@@ -23,7 +24,7 @@ export function parseListen(v: string): { host: string; port: number } {
 /** Runs `ctdb statistics --prometheus` against this daemon; resolves to its stdout. */
 function scrape(d: Ctdbd): Promise<string> {
   const p = d.opts.paths;
-  const env: NodeJS.ProcessEnv = { ...process.env, CTDB_BASE: p.base, CTDB_SOCKET: p.socket };
+  const env: NodeJS.ProcessEnv = helperEnv({ CTDB_BASE: p.base, CTDB_SOCKET: p.socket });
   if (p.testMode) env.CTDB_TEST_MODE = 'yes';
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(p.helperDir, 'ctdb.js'), 'statistics', '--prometheus'],

@@ -14,6 +14,7 @@ import { CtdbError } from '../common/errors.js';
 import { NodeFlag, RecMode } from '../protocol/constants.js';
 import type { Ctdbd } from './ctdbd.js';
 import { attachVacuum } from './vacuum.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** Flags that make a node's volatile records untrustworthy when it comes back. */
 const AWAY = NodeFlag.BANNED | NodeFlag.STOPPED;
@@ -71,7 +72,7 @@ async function runHelper(d: Ctdbd, log: Ctdbd['log'], active: number[], generati
   log.info({ generation, active, noPull }, 'starting recovery helper');
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CTDB_DEBUGLEVEL: process.env.CTDB_DEBUGLEVEL ?? 'NOTICE' },
+    env: helperEnv({ CTDB_DEBUGLEVEL: process.env.CTDB_DEBUGLEVEL ?? 'NOTICE' }),
   });
   const culprits = new Map<number, number>();
   createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -16,6 +16,7 @@ import { decodeDbVacuum } from '../vacuum/front.js';
 import { encodeQueue } from '../vacuum/worker.js';
 import type { ControlReply } from './controls.js';
 import type { Ctdbd } from './ctdbd.js';
+import { helperEnv } from '../common/helper-env.js';
 
 interface QueueEntry { key: Buffer; header?: LtdbHeader }
 
@@ -39,7 +40,7 @@ export function attachVacuum(d: Ctdbd): void {
   const runHelper = (args: string[], input: Buffer, timeoutMs: number): Promise<{ code: number; out: Buffer; err: string }> =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, [script(), ...args], {
-        stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CTDB_SOCKET: d.opts.paths.socket },
+        stdio: ['pipe', 'pipe', 'pipe'], env: helperEnv({ CTDB_SOCKET: d.opts.paths.socket }),
       });
       const out: Buffer[] = []; let err = '';
       child.stdout.on('data', (b: Buffer) => out.push(b));

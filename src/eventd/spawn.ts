@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CtdbError } from '../common/errors.js';
 import { packageDistDir } from '../common/paths.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** Options for starting ctdb-eventd. */
 export interface StartEventdOptions {
@@ -39,7 +40,7 @@ export async function startEventd(opts: StartEventdOptions): Promise<{ pid: numb
   if (opts.debugScript) args.push('--debug-script', opts.debugScript);
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', opts.stderr ?? 'inherit'],
-    env: { ...process.env, ...opts.env, CTDB_BASE: opts.ctdbBase },
+    env: helperEnv({ ...opts.env, CTDB_BASE: opts.ctdbBase }),
   });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((resolve) => {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtdbError } from '../common/errors.js';
 import { packageDistDir } from '../common/paths.js';
+import { helperEnv } from '../common/helper-env.js';
 
 /** How to start one run. */
 export interface HelperRunOptions {
@@ -31,7 +32,7 @@ export async function runTakeoverHelperProcess(o: HelperRunOptions): Promise<voi
   let helper = join(o.helperDir, 'ctdb_takeover_helper.js');
   if (!existsSync(helper)) helper = join(packageDistDir(), 'ctdb_takeover_helper.js');
   const args = [helper, '3', o.socket, ...(o.rebalance.length > 0 ? [o.rebalance.join(',')] : [])];
-  const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, CTDB_BASE: o.base } });
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: helperEnv({ CTDB_BASE: o.base }) });
   let stderr = '';
   p.stderr?.on('data', (c: Buffer) => { if (stderr.length < 4000) stderr += c.toString(); });
   const chunks: Buffer[] = [];

@@ -171,19 +171,10 @@ describe('no shell interpolation (source scan)', () => {
  * clean environment), so the list is the report the issue asks for.
  */
 const INHERITS_ENV: string[] = [
-  'src/cluster/cluster-lock.ts', // cluster lock helper: no env option, inherits everything
-  'src/daemon/events.ts', // notify script: { ...process.env, ...env }
-  'src/daemon/main.ts', // logger(1) for syslog: inherits
-  'src/daemon/metrics.ts', // ctdb statistics --prometheus: { ...process.env, CTDB_BASE, CTDB_SOCKET }
-  'src/daemon/public-ips.ts', // ctdb_takeover_helper (before it moved to src/takeover/spawn-helper.ts)
-  'src/takeover/spawn-helper.ts', // ctdb_takeover_helper: { ...process.env, CTDB_BASE }
-  'src/daemon/recovery.ts', // ctdb_recovery_helper: { ...process.env, CTDB_DEBUGLEVEL }
-  'src/daemon/vacuum.ts', // ctdb_vacuum: { ...process.env, CTDB_SOCKET }
-  'src/daemon/daemonise.ts', // the daemon re-executing itself in the background
-  'src/eventd/runner.ts', // event scripts: env ?? process.env (scripts need PATH, CTDB_BASE ...)
-  'src/eventd/spawn.ts', // ctdb-eventd: { ...process.env, ...opts.env, CTDB_BASE }
-  'src/natgw/ctdb-command.ts', // ctdb run by the natgw/lvs helpers: inherits
-  'src/common/nodes.ts', // nodes-list command (CTDB_NODES = !cmd): inherits
+  'src/daemon/daemonise.ts', // the daemon re-executing itself in the background (the daemon, not a helper)
+  'src/eventd/runner.ts', // event scripts: the event daemon's own environment, already the clean one ctdbd gave it
+  'src/eventd/server.ts', // the same, plus the options the event daemon was started with
+  'src/natgw/ctdb-command.ts', // ctdb run by the natgw/lvs helpers (themselves run by scripts): inherits
   'src/natgw/options.ts', // sh sourcing script.options: env argument, default process.env
   'src/onnode/run.ts', // onnode: the user's environment, by design
 ];
@@ -197,8 +188,10 @@ describe('environment of started helpers (inventory)', () => {
       const calls = [...text.matchAll(/\b(spawn|spawnSync|execFile|execFileSync)\s*\(([\s\S]{0,400}?)\)\s*;/g)];
       for (const m of calls) {
         const args = m[2]!;
-        // No env option (inherits), or an env built from process.env, or a default of process.env.
-        if (!/\benv\b/.test(args) || /process\.env/.test(args) || /process\.env/.test(text)) sites.add(relative(ROOT, f));
+        // No env option (inherits), or an env built from process.env, or a default of process.env;
+        // helperEnv() (src/common/helper-env.ts) is the clean one.
+        if (/helperEnv\(/.test(args)) continue;
+        if (!/\benv\b/.test(args) || /\.\.\.process\.env|env \?\? process\.env|env: process\.env/.test(args) || /=\s*process\.env\s*[,;)]|\?\?\s*process\.env/.test(text)) sites.add(relative(ROOT, f));
       }
     }
     const unexpected = [...sites].filter((s) => !INHERITS_ENV.includes(s)).sort();

@@ -6,6 +6,7 @@
  * which starts its own one-node cluster on 127.0.0.190 (node 1 = .191 is
  * impersonated on the node port) and kills it by PID at the end.
  */
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,6 +73,8 @@ export interface SoakResult {
   dropped: number;
   /** Connections we gave up on: a cut-short packet left the daemon waiting for the rest (as it should). */
   stalled: number;
+  /** Batches ended by a packet whose length field does not match its size (sent last, without a ping). */
+  broken: number;
 }
 
 /** Where to send: the client socket, or the node port posing as node `srcnode` from `localAddress`. */
@@ -87,7 +90,7 @@ const PING = 3;
  */
 export async function soak(target: SoakTarget, packets: number, seed: number, deadlineMs: number, nodeReplies?: ReplyListener): Promise<SoakResult> {
   const rng = new Rng(seed);
-  const res: SoakResult = { sent: 0, connections: 0, replies: 0, dropped: 0, stalled: 0 };
+  const res: SoakResult = { sent: 0, connections: 0, replies: 0, dropped: 0, stalled: 0, broken: 0 };
   const until = Date.now() + deadlineMs;
   const isNode = !('socket' in target);
   const src = isNode ? target.srcnode : Pnn.UNKNOWN;
@@ -107,7 +110,24 @@ export async function soak(target: SoakTarget, packets: number, seed: number, de
     s.on('error', () => {});
     while (!closed && res.sent < packets && Date.now() < until) {
       const batch: Buffer[] = [];
-      for (let i = 0; i < 50 && res.sent < packets; i++, res.sent++) batch.push(randomPacket(rng, src, dst));
+      let framingBroken = false;
+      for (let i = 0; i < 50 && res.sent < packets && !framingBroken; i++, res.sent++) {
+        const b = randomPacket(rng, src, dst);
+        batch.push(b);
+        // A length field that disagrees with the packet's size eats what follows (or waits for
+        // more): nothing after it would be parsed as sent, so it ends the batch and the connection.
+        framingBroken = b.length < 4 || b.readUInt32LE(0) !== b.length;
+      }
+      if (framingBroken) {
+        res.broken++;
+        s.write(Buffer.concat(batch));
+        // The daemon drops the connection or waits for the rest of a packet that never comes.
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([gone.then(() => 'closed'), new Promise((r) => { timer = setTimeout(() => r('waiting'), 20); })]);
+        clearTimeout(timer);
+        if (outcome === 'waiting') res.stalled++;
+        break;
+      }
       const reqid = 0x7000_0000 + res.connections * 1000 + (res.sent % 1000);
       const ping = encodePacket({ operation: Operation.REQ_CONTROL, generation: 1, destnode: dst, srcnode: src, reqid, opcode: PING, srvid: 0n, clientId: 0, flags: 0, data: Buffer.alloc(0) } as Packet);
       const answered = new Promise<void>((r) => { waiters.set(reqid, r); nodeReplies?.waiters.set(reqid, r); });
@@ -160,6 +180,14 @@ export async function listenAsPeer(host: string, port: number): Promise<ReplyLis
   return l;
 }
 
+/** Resident set size of `pid` in KiB from /proc, or -1 when it cannot be read. */
+function rssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch { return -1; }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { packets: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '1' }, 'max-seconds': { type: 'string', default: '3600' } } });
   const { LocalCluster } = await import('../harness/cluster.js');
@@ -172,17 +200,22 @@ async function main(): Promise<number> {
   try {
     c.start(0);
     if (!(await c.waitFor(() => c.ctdb(0, ['pnn']).code === 0, 30_000))) throw new Error('daemon did not start');
+    const pid = c.procs.get(0)!.pid!;
+    const rssBefore = rssKiB(pid);
     const t0 = Date.now();
     const a = await soak({ socket: join(c.base(0), 'run/ctdbd.socket') }, n, seed, Number(values['max-seconds']) * 1000);
     const b = await soak({ host: '127.0.0.190', port: 4379, localAddress: '127.0.0.191', srcnode: 1, destnode: 0 }, n, seed + 1, Number(values['max-seconds']) * 1000, peer);
     const alive = c.procs.get(0)?.exitCode === null && c.procs.get(0)?.signalCode === null;
     const ping = c.ctdb(0, ['ping']);
+    const pnn = c.ctdb(0, ['pnn']);
+    const rssAfter = rssKiB(pid);
     const secs = (Date.now() - t0) / 1000;
     for (const [name, r] of [['client socket', a], ['node port', b]] as const) {
-      process.stdout.write(`${name}: sent=${r.sent} connections=${r.connections} dropped-by-daemon=${r.dropped} stalled=${r.stalled} replies=${r.replies}\n`);
+      process.stdout.write(`${name}: sent=${r.sent} connections=${r.connections} dropped-by-daemon=${r.dropped} stalled=${r.stalled} broken-batches=${r.broken} replies=${r.replies}\n`);
     }
-    process.stdout.write(`seconds=${secs.toFixed(1)} packets/s=${((a.sent + b.sent) / secs).toFixed(0)} daemon-alive=${alive} ping-exit=${ping.code}\n`);
-    return alive && ping.code === 0 ? 0 : 1;
+    process.stdout.write(`seconds=${secs.toFixed(1)} packets/s=${((a.sent + b.sent) / secs).toFixed(0)} daemon-alive=${alive} ping-exit=${ping.code} pnn=${pnn.stdout.trim()}\n`);
+    process.stdout.write(`daemon rss before=${rssBefore} KiB after=${rssAfter} KiB\n`);
+    return alive && ping.code === 0 && pnn.stdout.trim() === '0' ? 0 : 1;
   } finally {
     await peer.close();
     await c.stop();
