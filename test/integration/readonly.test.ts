@@ -16,6 +16,7 @@ import { DIST, LocalCluster, type RunResult } from '../harness/cluster.js';
  * `catdb`, `dbstatistics`, and the client's fetchReadonly.
  */
 const built = existsSync(join(DIST, 'ctdbd.js'));
+const haveReal = existsSync('/usr/bin/ctdb');
 
 interface Rec { key: string; dmaster: number; rsn: bigint; flags: string; data: string }
 
@@ -29,9 +30,9 @@ function parseDump(out: string): Rec[] {
 
 describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
   let c: LocalCluster;
-  const ctdb = (pnn: number, args: string[]): RunResult => c.ctdb(pnn, args);
-  const ok = (pnn: number, args: string[]): string => {
-    const r = ctdb(pnn, args);
+  const ctdb = (pnn: number, args: string[], real = false): RunResult => c.ctdb(pnn, args, { real });
+  const ok = (pnn: number, args: string[], real = false): string => {
+    const r = ctdb(pnn, args, real);
     expect(r, `ctdb ${args.join(' ')} on node ${pnn}: ${r.stderr}`).toMatchObject({ code: 0 });
     return r.stdout;
   };
@@ -133,5 +134,22 @@ describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
     ok(writer, ['writekey', 'ro.tdb', 'k2', 'r2']);
     expect(local(reader, 'k2')!.flags).not.toContain('RO_HAVE_READONLY');
     expect(ok(reader, ['readkey', 'ro.tdb', 'k2', 'readonly'])).toBe('Data: size:2 ptr:[r2]\n');
+  }, 120_000);
+
+  it.skipIf(!haveReal)("Debian's ctdb reads through our delegations and its writes revoke them", () => {
+    ok(0, ['writekey', 'ro.tdb', 'k3', 'd1']);
+    const dm = local(0, 'k3')!.dmaster;
+    const [a, b] = [0, 1, 2].filter((p) => p !== dm) as [number, number];
+    expect(ok(a, ['readkey', 'ro.tdb', 'k3', 'readonly'], true)).toBe('Data: size:2 ptr:[d1]\n');
+    expect(local(a, 'k3')!.flags).toContain('RO_HAVE_READONLY');
+    const before = stat(dm, 'db_ro_delegations');
+    expect(ok(a, ['readkey', 'ro.tdb', 'k3', 'readonly'], true)).toBe('Data: size:2 ptr:[d1]\n');
+    expect(stat(dm, 'db_ro_delegations')).toBe(before); // read from the local copy
+    ok(b, ['writekey', 'ro.tdb', 'k3', 'd2'], true);
+    expect(local(a, 'k3')!.flags).not.toContain('RO_HAVE_READONLY');
+    expect(ok(a, ['readkey', 'ro.tdb', 'k3', 'readonly'], true)).toBe('Data: size:2 ptr:[d2]\n');
+    const cat = parseDump(ok(0, ['catdb', 'ro.tdb'], true)).find((r) => r.key === 'k3');
+    expect(cat).toMatchObject({ dmaster: b, data: 'd2' });
+    expect(cat!.flags).toContain('RO_HAVE_DELEGATIONS');
   }, 120_000);
 });
