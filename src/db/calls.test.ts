@@ -360,20 +360,18 @@ describe('read-only delegations (simulated 3-node network, READONLY database)', 
   });
 });
 
-describe('redirect requester trailer', () => {
-  it('keeps the original requester across several redirects', () => {
+describe('redirect keeps the requester in srcnode (as CTDB)', () => {
+  it('forwards with srcnode unchanged, hopcount + 1 and the current generation; call data untouched', () => {
     const p = {
       operation: Operation.REQ_CALL, generation: 1, destnode: 0, srcnode: 2, reqid: 5, flags: 1, dbId: 1,
-      callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.alloc(0),
+      callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.from('ORIG\x01\0\0\0'),
     } as const;
     expect(requesterOf(p)).toBe(2);
-    const a = redirectCall(p, 0, 1, 1);
-    expect(a).toMatchObject({ srcnode: 0, destnode: 1, hopcount: 1 });
-    expect(requesterOf(a)).toBe(2);
-    const b = redirectCall(a, 1, 0, 1);
+    const a = redirectCall(p, 1, 9);
+    expect(a).toMatchObject({ srcnode: 2, destnode: 1, hopcount: 1, generation: 9, reqid: 5 });
+    expect(a.callData).toEqual(p.callData);
+    const b = redirectCall(a, 0, 9);
+    expect(b).toMatchObject({ srcnode: 2, destnode: 0, hopcount: 2 });
     expect(requesterOf(b)).toBe(2);
-    expect(b.callData.length).toBe(8);
-    // Back at the requester itself the trailer is dropped.
-    expect(redirectCall(b, 2, 0, 1).callData.length).toBe(0);
   });
 });

@@ -84,28 +84,18 @@ function store(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void
   db.tdb.store(key, encodeRecordValue({ ...header, flags: header.flags & ~TRANSIENT }, data));
 }
 
-/*
- * The node transport accepts a packet only when its srcnode is the sending
- * node, so a redirected REQ_CALL cannot keep the requester in srcnode as CTDB
- * does. The forwarding node puts itself in srcnode and carries the requester
- * in an 8-byte call-data trailer ("ORIG" + u32 pnn); builtin calls have no
- * call data of their own.
+/**
+ * The node that asked for the record: a redirected REQ_CALL keeps the
+ * requester in srcnode, as CTDB does (the node transport accepts that for
+ * REQ_CALL with a non-zero hopcount only; see acceptSource).
  */
-const ORIGIN_MAGIC = Buffer.from('ORIG', 'latin1');
-
-/** The node that asked for the record (trailer if present, else srcnode). */
 export function requesterOf(p: ReqCall): number {
-  const d = p.callData;
-  if (d.length >= 8 && d.subarray(d.length - 8, d.length - 4).equals(ORIGIN_MAGIC)) return d.readUInt32LE(d.length - 4);
   return p.srcnode;
 }
 
-/** A copy of `p` as `via` forwards it to `dest`, keeping the requester. */
-export function redirectCall(p: ReqCall, via: number, dest: number, generation: number): ReqCall {
-  const origin = requesterOf(p);
-  const base = p.callData.length >= 8 && requesterOf(p) !== p.srcnode ? p.callData.subarray(0, p.callData.length - 8) : p.callData;
-  const trailer = Buffer.alloc(8); ORIGIN_MAGIC.copy(trailer); trailer.writeUInt32LE(origin >>> 0, 4);
-  return { ...p, srcnode: via, destnode: dest, hopcount: p.hopcount + 1, generation, callData: origin === via ? base : Buffer.concat([base, trailer]) };
+/** A copy of `p` as it is forwarded to `dest`: srcnode (the requester) kept, hopcount + 1. */
+export function redirectCall(p: ReqCall, dest: number, generation: number): ReqCall {
+  return { ...p, destnode: dest, hopcount: p.hopcount + 1, generation };
 }
 
 /** The reply data of a builtin call function run on the dmaster. */
@@ -312,7 +302,7 @@ export class CallEngine {
       const rec = fetchRecord(db, p.key, lmaster);
       if (rec.header.dmaster !== me) {
         const dest = lmaster === me ? rec.header.dmaster : lmaster;
-        const fwd = redirectCall(p, me, dest, this.host.generation());
+        const fwd = redirectCall(p, dest, this.host.generation());
         if (fwd.hopcount > this.maxHopCount) this.maxHopCount = fwd.hopcount;
         if (fwd.hopcount % 100 > 95) this.host.warn({ db: db.name, hopcount: fwd.hopcount, dest }, 'high hopcount on record request');
         this.host.send(dest, fwd);
