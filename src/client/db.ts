@@ -6,6 +6,7 @@
  */
 import { CtdbError } from '../common/errors.js';
 import { decodeRecordValue, encodeRecordValue, type LtdbRecord } from '../db/ltdb.js';
+import { needsRevoke, readableDelegation } from '../db/readonly.js';
 import { TdbFile } from '../db/tdb.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
 import { CallFlag, CallId, DbFlag, Operation, Pnn } from '../protocol/constants.js';
@@ -150,11 +151,31 @@ export class ClusterDb {
       // Uncontended locks are taken at once; only a held chain waits on a pool thread.
       if (!this.tdb.chainLock(key, { nonblock: true })) await this.tdb.chainLockAsync(key);
       const rec = this.read(key);
-      if (rec && rec.header.dmaster === this.pnn) return this.locked(key, rec);
+      // With read-only copies out, the daemon revokes them before we may write.
+      if (rec && rec.header.dmaster === this.pnn && !needsRevoke(rec.header)) return this.locked(key, rec);
       this.tdb.chainUnlock(key);
       await this.call(key, CallId.NULL_FUNC, CallFlag.IMMEDIATE_MIGRATION, opts.timeoutMs);
     }
     throw new CtdbError('EAGAIN', `record could not be migrated to node ${this.pnn} after ${attempts} attempts`);
+  }
+
+  /**
+   * Read-only fetch: the local copy when this node is dmaster or holds a
+   * read-only delegation (no daemon round trip, no migration); otherwise one
+   * WANT_READONLY call, after which a READONLY database keeps a read-only
+   * copy here (other databases migrate the record here, as fetch-lock does).
+   * `local` tells whether the local copy answered.
+   */
+  async fetchReadonly(key: Buffer, opts: { timeoutMs?: number } = {}): Promise<LtdbRecord & { local: boolean }> {
+    checkSizes(key);
+    if (!this.tdb.chainLock(key, { nonblock: true })) await this.tdb.chainLockAsync(key);
+    let rec: LtdbRecord | undefined;
+    try { rec = this.read(key); } finally { this.tdb.chainUnlock(key); }
+    if (rec && (rec.header.dmaster === this.pnn || readableDelegation(rec.header))) return { ...rec, local: true };
+    const reply = await this.call(key, CallId.FETCH_WITH_HEADER_FUNC, CallFlag.WANT_READONLY, opts.timeoutMs);
+    const got = decodeRecordValue(reply);
+    if (!got) throw new CtdbError('EPROTO', `read-only fetch on ${this.info.name}: reply of ${reply.length} bytes has no record header`);
+    return { ...got, local: false };
   }
 
   private locked(key: Buffer, rec: LtdbRecord): LockedRecord {

@@ -67,10 +67,15 @@ export class Databases {
       warn: (fields, msg) => d.log.warn(fields, msg),
       tunable: (name) => d.tunable(name),
       scheduleForDeletion: (dbId, key, header) => this.onScheduleForDeletion?.(dbId, key, header),
+      updateRecord: async (pnn, dbId, key, value) => {
+        const data = writeAll(encodeRecBuffer, { dbId, records: [{ reqid: 0, key, data: value }] });
+        const r = await d.sendControl(pnn, Opcode.UPDATE_RECORD, data, Math.max(1, d.tunable('ControlTimeout') || 60) * 1000);
+        return r.status === 0;
+      },
     });
     this.wipeStaleFiles();
     this.registerControls();
-    for (const op of [Operation.REQ_CALL, Operation.REQ_DMASTER, Operation.REPLY_DMASTER, Operation.REPLY_ERROR]) {
+    for (const op of [Operation.REQ_CALL, Operation.REQ_DMASTER, Operation.REPLY_DMASTER, Operation.REPLY_ERROR, Operation.REPLY_CALL]) {
       d.onNodeOperation(op, (pnn, p) => this.onNodePacket(pnn, p));
     }
     d.onClientOperation(Operation.REQ_CALL, (c, p) => this.onClientCall(c, p as ReqCall));
@@ -262,7 +267,7 @@ export class Databases {
     reg(Opcode.SET_DB_READONLY, (req) => {
       const { db } = this.entry(req.data);
       if (db.persistent) return fail(`cannot set READONLY on ${db.kind} database ${db.name}`);
-      db.flags |= 0x02;
+      db.setReadonly();
       return ok();
     });
     reg(Opcode.SET_DB_STICKY, (req) => {
@@ -300,11 +305,18 @@ export class Databases {
     reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
     reg(Opcode.TRAVERSE_DATA, (req) => { this.traverseData(req.data); return ok(); });
     reg(Opcode.TRANS3_COMMIT, (req) => this.trans3Commit(req));
-    reg(Opcode.UPDATE_RECORD, (req) => {
+    reg(Opcode.UPDATE_RECORD, async (req) => {
       const buf = viewRecBuffer(req.data);
       const e = this.byId.get(buf.dbId);
       if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
       if (e.db.frozen) return fail(`database ${e.db.name} is frozen`);
+      if (!e.db.persistent) {
+        // A volatile database gets UPDATE_RECORD only from a dmaster revoking read-only copies.
+        const applied = await Promise.all(buf.records.map((r) => new Promise<boolean>((res) => {
+          this.calls.applyRevoke(e.db.id, Buffer.from(r.key), Buffer.from(r.data), res);
+        })));
+        return applied.every(Boolean) ? ok() : fail(`revoke on ${e.db.name} not applied`);
+      }
       applyRecords(e.db, buf.records);
       return ok();
     });

@@ -1,6 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { PacketFramer } from '../protocol/framer.js';
+import { Operation } from '../protocol/constants.js';
 import { decodePacket, type Packet } from '../protocol/packets.js';
 
 /** A peer as the transport knows it. */
@@ -16,6 +17,21 @@ export interface TransportEvents {
   disconnected(pnn: number): void;
 }
 
+/**
+ * True when packet `p` read from the connection of node `from` may be
+ * handed on. A packet must name its sending node as srcnode, with one
+ * exception CTDB needs: a REQ_CALL that was redirected (hopcount > 0) keeps
+ * its requester in srcnode, which must be a node of the nodes file (not
+ * deleted; possibly this node, whose own request came back). A node could
+ * claim another requester only for a record request, and every member may
+ * already ask for any record, so this grants nothing the sender lacks.
+ */
+export function acceptSource(p: Pick<Packet, 'operation' | 'srcnode'> & { hopcount?: number }, from: number, peers: readonly PeerAddress[]): boolean {
+  if (p.srcnode === from) return true;
+  if (p.operation !== Operation.REQ_CALL || !(p.hopcount! > 0)) return false;
+  return peers.some((n) => n.pnn === p.srcnode && !n.deleted);
+}
+
 const normalise = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
 
 /**
@@ -23,7 +39,7 @@ const normalise = (a: string | undefined): string => (a ?? '').replace(/^::ffff:
  * other node, bound to its own node address, and sends everything for that node
  * on it; accepted connections are only read from. Connections from addresses
  * not in the nodes file are refused, and packets whose srcnode does not match
- * the connection's node are dropped.
+ * the connection's node are dropped (except redirected REQ_CALLs: acceptSource).
  */
 export class NodeTransport {
   private server?: Server;
@@ -110,7 +126,7 @@ export class NodeTransport {
           s.destroy();
           return;
         }
-        if (p.srcnode !== pnn) {
+        if (!acceptSource(p, pnn, this.peers)) {
           this.log.warn({ pnn, srcnode: p.srcnode }, 'packet claims another node as its source, dropped');
           continue;
         }

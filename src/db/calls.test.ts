@@ -8,6 +8,7 @@ import type { Packet } from '../protocol/packets.js';
 import { CallEngine, redirectCall, requesterOf } from './calls.js';
 import { LocalDb } from './local-db.js';
 import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
+import { RO_FLAGS, delegatesOf } from './readonly.js';
 import { RecordLocks } from './record-locks.js';
 
 /**
@@ -18,7 +19,7 @@ import { RecordLocks } from './record-locks.js';
 class SimCluster {
   readonly nodes: { engine: CallEngine; db: LocalDb; locks: RecordLocks }[] = [];
   /** Queued packets per link "from>to". */
-  private readonly links = new Map<string, Packet[]>();
+  private readonly links = new Map<string, Array<Packet | (() => void)>>();
   readonly sent: { from: number; to: number; p: Packet }[] = [];
   private seed: number;
   generation = 7;
@@ -38,6 +39,10 @@ class SimCluster {
         hash: (k) => jenkinsHash(k), warn: () => {},
         tunable: (n) => this.tunables[n], now: () => this.clock,
         later: (fn, ms) => { this.timers.push({ at: this.clock + ms, fn }); },
+        // UPDATE_RECORD travels on the same ordered link as the packets.
+        updateRecord: (to, dbId, key, value) => new Promise<boolean>((res) => {
+          this.enqueueFn(pnn, to, () => this.nodes[to]!.engine.applyRevoke(dbId, key, value, res));
+        }),
       });
       this.nodes.push({ engine, db, locks });
     }
@@ -51,9 +56,26 @@ class SimCluster {
     this.links.set(k, q);
   }
 
+  private enqueueFn(from: number, to: number, fn: () => void): void {
+    const k = `${from}>${to}`;
+    const q = this.links.get(k) ?? [];
+    q.push(fn);
+    this.links.set(k, q);
+  }
+
   private random(n: number): number {
     this.seed = (this.seed * 1103515245 + 12345) & 0x7fffffff;
     return this.seed % n;
+  }
+
+  /** Delivers queued packets until the network is quiet (bounded); promise callbacks run in between. */
+  async settle(maxRounds = 50): Promise<void> {
+    for (let i = 0; i < maxRounds; i++) {
+      this.run();
+      await new Promise<void>((r) => setImmediate(r));
+      if ([...this.links.values()].every((q) => q.length === 0)) return;
+    }
+    throw new Error('network did not settle');
   }
 
   /** Delivers queued packets until the network is quiet (bounded). */
@@ -64,7 +86,7 @@ class SimCluster {
       const [k, q] = busy[this.random(busy.length)]!;
       const to = Number(k.split('>')[1]);
       const p = q.shift()!;
-      this.nodes[to]!.engine.onPacket(p);
+      if (typeof p === 'function') p(); else this.nodes[to]!.engine.onPacket(p);
     }
     throw new Error('network did not settle');
   }
@@ -264,20 +286,92 @@ describe('record migration (simulated 3-node network)', () => {
   });
 });
 
-describe('redirect requester trailer', () => {
-  it('keeps the original requester across several redirects', () => {
+describe('read-only delegations (simulated 3-node network, READONLY database)', () => {
+  let dir: string;
+  let sim: SimCluster | undefined;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'ctdb-ro-')); });
+  afterEach(() => { sim?.close(); sim = undefined; rmSync(dir, { recursive: true, force: true }); });
+  const key = Buffer.from('k1'); // lmaster 0 in a 3-node map
+
+  const setup = async (seed: number): Promise<SimCluster> => {
+    const c = new SimCluster(dir, 3, seed);
+    for (const n of c.nodes) n.db.setReadonly();
+    c.nodes[0]!.engine.localCall(c.nodes[0]!.db.id, key, CallId.NULL_FUNC, 1, () => {});
+    await c.settle();
+    c.write(0, key, 'v1');
+    return c;
+  };
+  const fetch = (c: SimCluster, pnn: number, ro: boolean): Promise<{ status: number; data: Buffer }> => new Promise((res) => {
+    c.nodes[pnn]!.engine.localCall(c.nodes[pnn]!.db.id, key, ro ? CallId.FETCH_WITH_HEADER_FUNC : CallId.FETCH_FUNC,
+      ro ? CallFlag.WANT_READONLY : CallFlag.IMMEDIATE_MIGRATION, (status, data) => res({ status, data }));
+  });
+  const after = async <T>(c: SimCluster, p: Promise<T>): Promise<T> => { await c.settle(); return p; };
+
+  it('two nodes get read-only copies; repeated reads stay local; the dmaster tracks both delegates', async () => {
+    sim = await setup(1);
+    const rsn = sim.header(0, key)!.header.rsn;
+    for (const pnn of [1, 2]) {
+      const r = await after(sim, fetch(sim, pnn, true));
+      expect(r.status).toBe(0);
+      expect(decodeRecordValue(r.data)!.data.toString()).toBe('v1');
+      expect(sim.header(pnn, key)).toMatchObject({ header: { rsn, dmaster: 0, flags: RecordFlag.RO_HAVE_READONLY }, data: Buffer.from('v1') });
+    }
+    expect(sim.header(0, key)!.header).toMatchObject({ dmaster: 0, rsn, flags: RecordFlag.RO_HAVE_DELEGATIONS });
+    expect(delegatesOf(sim.nodes[0]!.db.delegateBitmap(key))).toEqual([1, 2]);
+    expect(sim.nodes[0]!.db.counters.roDelegations).toBe(2);
+    const sent = sim.sent.length;
+    for (let i = 0; i < 3; i++) expect((await after(sim, fetch(sim, 1, true))).status).toBe(0);
+    expect(sim.sent.length).toBe(sent); // answered from the local copy
+    expect(sim.sent.filter((x) => x.p.operation === Operation.REQ_DMASTER || x.p.operation === Operation.REPLY_DMASTER)
+      .filter((x) => x.to !== 0)).toHaveLength(0); // nothing migrated away from node 0
+  });
+
+  it('a write on the dmaster revokes: delegates drop their copies, rsn + 1, later reads see the new value', async () => {
+    sim = await setup(2);
+    await after(sim, fetch(sim, 1, true));
+    await after(sim, fetch(sim, 2, true));
+    const rsn = sim.header(0, key)!.header.rsn;
+    expect((await after(sim, fetch(sim, 0, false))).status).toBe(0); // the local writer's fetch-lock call
+    expect(sim.header(0, key)!.header).toMatchObject({ dmaster: 0, rsn: rsn + 1n, flags: 0 });
+    for (const pnn of [1, 2]) expect(sim.header(pnn, key)!.header).toMatchObject({ dmaster: 0, flags: 0 });
+    expect(sim.nodes[0]!.db.delegateBitmap(key)).toBeUndefined();
+    expect(sim.nodes[0]!.db.counters.roRevokes).toBe(1);
+    sim.write(0, key, 'v2');
+    const r = await after(sim, fetch(sim, 1, true));
+    expect(decodeRecordValue(r.data)!.data.toString()).toBe('v2');
+    expect(sim.header(1, key)).toMatchObject({ header: { flags: RecordFlag.RO_HAVE_READONLY }, data: Buffer.from('v2') });
+  });
+
+  it('a write request from a delegate revokes first, then migrates; queued read-only requests are replayed after', async () => {
+    sim = await setup(3);
+    await after(sim, fetch(sim, 1, true));
+    await after(sim, fetch(sim, 2, true));
+    const w = fetch(sim, 2, false);
+    const r = fetch(sim, 1, true);
+    await sim.settle();
+    expect((await w).status).toBe(0);
+    expect((await r).status).toBe(0);
+    expect(sim.header(2, key)!.header.dmaster).toBe(2);
+    expect(sim.header(2, key)!.data.toString()).toBe('v1');
+    expect(sim.header(2, key)!.header.flags & RO_FLAGS & ~RecordFlag.RO_HAVE_DELEGATIONS).toBe(0);
+    expect(sim.header(0, key)!.header.flags & RO_FLAGS).toBe(0);
+    expect(sim.nodes[0]!.db.counters.roRevokes).toBe(1);
+    for (const n of sim.nodes) expect(n.engine.pendingCount).toBe(0);
+  });
+});
+
+describe('redirect keeps the requester in srcnode (as CTDB)', () => {
+  it('forwards with srcnode unchanged, hopcount + 1 and the current generation; call data untouched', () => {
     const p = {
       operation: Operation.REQ_CALL, generation: 1, destnode: 0, srcnode: 2, reqid: 5, flags: 1, dbId: 1,
-      callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.alloc(0),
+      callId: CallId.NULL_FUNC, hopcount: 0, key: Buffer.from('k'), callData: Buffer.from('ORIG\x01\0\0\0'),
     } as const;
     expect(requesterOf(p)).toBe(2);
-    const a = redirectCall(p, 0, 1, 1);
-    expect(a).toMatchObject({ srcnode: 0, destnode: 1, hopcount: 1 });
-    expect(requesterOf(a)).toBe(2);
-    const b = redirectCall(a, 1, 0, 1);
+    const a = redirectCall(p, 1, 9);
+    expect(a).toMatchObject({ srcnode: 2, destnode: 1, hopcount: 1, generation: 9, reqid: 5 });
+    expect(a.callData).toEqual(p.callData);
+    const b = redirectCall(a, 0, 9);
+    expect(b).toMatchObject({ srcnode: 2, destnode: 0, hopcount: 2 });
     expect(requesterOf(b)).toBe(2);
-    expect(b.callData.length).toBe(8);
-    // Back at the requester itself the trailer is dropped.
-    expect(redirectCall(b, 2, 0, 1).callData.length).toBe(0);
   });
 });

@@ -17,11 +17,14 @@
  * recovery has replaced.
  */
 import { CallFlag, CallId, DbFlag, INVALID_GENERATION, Operation, RecordFlag } from '../protocol/constants.js';
-import type { Packet, ReplyDmaster, ReqCall, ReqDmaster } from '../protocol/packets.js';
+import type { Packet, ReplyCall, ReplyDmaster, ReqCall, ReqDmaster } from '../protocol/packets.js';
 import type { LtdbHeader } from '../protocol/records.js';
 import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
 import type { LocalDb } from './local-db.js';
 import type { RecordLocks } from './record-locks.js';
+import {
+  RO_FLAGS, addDelegate, afterRevokeHeader, delegateHeader, delegatesOf, needsRevoke, readableDelegation, revokedHeader,
+} from './readonly.js';
 
 /** What the call engine needs from its daemon. */
 export interface CallHost {
@@ -44,6 +47,12 @@ export interface CallHost {
   /** Clock in ms (default Date.now) and timer (default setTimeout), replaceable in tests. */
   now?(): number;
   later?(fn: () => void, ms: number): void;
+  /**
+   * Sends UPDATE_RECORD (one record, value = ltdb header + data) to node
+   * `pnn` to revoke its read-only copy; resolves true when it answered OK.
+   * Without it a revoke completes at once (no delegate can be told).
+   */
+  updateRecord?(pnn: number, dbId: number, key: Buffer, value: Buffer): Promise<boolean>;
 }
 
 /** Sticky-record state of one record on this node. */
@@ -55,6 +64,8 @@ export type CallWaiter = (status: number, data: Buffer) => void;
 interface PendingCall {
   dbId: number; key: Buffer; callId: number; flags: number;
   waiters: CallWaiter[]; generation: number; packet: ReqCall;
+  /** The fetch-collapse key (read-only requests collapse separately). */
+  ik: string;
   /** When the call was last sent (host clock, ms). */
   sentAt: number;
 }
@@ -78,28 +89,18 @@ function store(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void
   db.tdb.store(key, encodeRecordValue({ ...header, flags: header.flags & ~TRANSIENT }, data));
 }
 
-/*
- * The node transport accepts a packet only when its srcnode is the sending
- * node, so a redirected REQ_CALL cannot keep the requester in srcnode as CTDB
- * does. The forwarding node puts itself in srcnode and carries the requester
- * in an 8-byte call-data trailer ("ORIG" + u32 pnn); builtin calls have no
- * call data of their own.
+/**
+ * The node that asked for the record: a redirected REQ_CALL keeps the
+ * requester in srcnode, as CTDB does (the node transport accepts that for
+ * REQ_CALL with a non-zero hopcount only; see acceptSource).
  */
-const ORIGIN_MAGIC = Buffer.from('ORIG', 'latin1');
-
-/** The node that asked for the record (trailer if present, else srcnode). */
 export function requesterOf(p: ReqCall): number {
-  const d = p.callData;
-  if (d.length >= 8 && d.subarray(d.length - 8, d.length - 4).equals(ORIGIN_MAGIC)) return d.readUInt32LE(d.length - 4);
   return p.srcnode;
 }
 
-/** A copy of `p` as `via` forwards it to `dest`, keeping the requester. */
-export function redirectCall(p: ReqCall, via: number, dest: number, generation: number): ReqCall {
-  const origin = requesterOf(p);
-  const base = p.callData.length >= 8 && requesterOf(p) !== p.srcnode ? p.callData.subarray(0, p.callData.length - 8) : p.callData;
-  const trailer = Buffer.alloc(8); ORIGIN_MAGIC.copy(trailer); trailer.writeUInt32LE(origin >>> 0, 4);
-  return { ...p, srcnode: via, destnode: dest, hopcount: p.hopcount + 1, generation, callData: origin === via ? base : Buffer.concat([base, trailer]) };
+/** A copy of `p` as it is forwarded to `dest`: srcnode (the requester) kept, hopcount + 1. */
+export function redirectCall(p: ReqCall, dest: number, generation: number): ReqCall {
+  return { ...p, destnode: dest, hopcount: p.hopcount + 1, generation };
 }
 
 /** The reply data of a builtin call function run on the dmaster. */
@@ -118,6 +119,8 @@ export class CallEngine {
   private readonly inflight = new Map<string, number>();
   /** Highest hopcount seen by this node (answered here or redirected on). */
   maxHopCount = 0;
+  /** Records being revoked, per (db, key): the requests waiting for the revoke to finish. */
+  private readonly revoking = new Map<string, Array<() => void>>();
   /** Sticky records per (db, key) of STICKY databases. */
   private readonly sticky = new Map<string, Sticky>();
 
@@ -166,6 +169,7 @@ export class CallEngine {
       case Operation.REQ_CALL: if (this.current(p)) this.onReqCall(p); return;
       case Operation.REQ_DMASTER: if (this.current(p)) this.onReqDmaster(p); return;
       case Operation.REPLY_DMASTER: if (this.current(p)) this.onReplyDmaster(p); return;
+      case Operation.REPLY_CALL: if (this.current(p)) this.onReplyCall(p); return;
       case Operation.REPLY_ERROR: this.onReplyError(p.reqid, p.status, p.msg); return;
       default:
     }
@@ -185,26 +189,35 @@ export class CallEngine {
     if (!e) { done(-1, EMPTY); return; }
     const { db, locks } = e;
     db.counters.numCalls++;
-    const ik = `${dbId}:${key.toString('latin1')}`;
+    // A read-only fetch on a READONLY database asks the dmaster for a copy instead of the record.
+    const ro = (flags & CallFlag.WANT_READONLY) !== 0 && db.readonly;
+    const ik = `${dbId}:${key.toString('latin1')}${ro ? ':ro' : ''}`;
     const outstanding = this.inflight.get(ik);
     if (outstanding !== undefined) { this.pending.get(outstanding)?.waiters.push(done); return; }
     locks.run(key, () => {
       const lmaster = this.lmasterOf(key);
       const rec = fetchRecord(db, key, lmaster);
       if (rec.header.dmaster === this.host.pnn) {
+        if (!ro && needsRevoke(rec.header)) {
+          // Our own client wants to write: take the read-only copies back first.
+          this.revoke(db, locks, key, () => this.localCall(dbId, key, callId, flags, done));
+          return;
+        }
         if (rec.absent) this.storeOwn(db, key, rec.header, rec.data);
         done(0, callResult(callId, rec.header, rec.data));
         return;
       }
+      if (ro && !rec.absent && readableDelegation(rec.header)) { done(0, callResult(callId, rec.header, rec.data)); return; }
       const again = this.inflight.get(ik);
       if (again !== undefined) { this.pending.get(again)?.waiters.push(done); return; }
       const reqid = this.nextReqid();
       const dest = lmaster === this.host.pnn ? rec.header.dmaster : lmaster;
       const packet: ReqCall = {
-        operation: Operation.REQ_CALL, generation: this.host.generation(), destnode: dest, srcnode: this.host.pnn,
-        reqid, flags: flags | CallFlag.IMMEDIATE_MIGRATION, dbId, callId, hopcount: 0, key: Buffer.from(key), callData: EMPTY,
+        operation: Operation.REQ_CALL, generation: this.host.generation(), destnode: dest, srcnode: this.host.pnn, reqid,
+        flags: ro ? CallFlag.WANT_READONLY : flags | CallFlag.IMMEDIATE_MIGRATION, dbId,
+        callId: ro ? CallId.FETCH_WITH_HEADER_FUNC : callId, hopcount: 0, key: Buffer.from(key), callData: EMPTY,
       };
-      this.pending.set(reqid, { dbId, key: Buffer.from(key), callId, flags, waiters: [done], generation: packet.generation, packet, sentAt: this.now() });
+      this.pending.set(reqid, { dbId, key: Buffer.from(key), callId, flags, waiters: [done], generation: packet.generation, packet, sentAt: this.now(), ik });
       this.inflight.set(ik, reqid);
       this.host.send(dest, packet);
     });
@@ -294,7 +307,7 @@ export class CallEngine {
       const rec = fetchRecord(db, p.key, lmaster);
       if (rec.header.dmaster !== me) {
         const dest = lmaster === me ? rec.header.dmaster : lmaster;
-        const fwd = redirectCall(p, me, dest, this.host.generation());
+        const fwd = redirectCall(p, dest, this.host.generation());
         if (fwd.hopcount > this.maxHopCount) this.maxHopCount = fwd.hopcount;
         if (fwd.hopcount % 100 > 95) this.host.warn({ db: db.name, hopcount: fwd.hopcount, dest }, 'high hopcount on record request');
         this.host.send(dest, fwd);
@@ -321,6 +334,11 @@ export class CallEngine {
         if (c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
         return;
       }
+      const rk = `${db.id}:${p.key.toString('latin1')}`;
+      const waiting = this.revoking.get(rk);
+      if (waiting) { waiting.push(() => this.onReqCall(p)); return; }
+      if ((p.flags & CallFlag.WANT_READONLY) !== 0 && db.readonly) { this.delegate(db, p, rec.header, rec.data); return; }
+      if (needsRevoke(rec.header)) { this.revoke(db, locks, p.key, () => this.onReqCall(p)); return; }
       this.migrate(db, p, rec.header, rec.data, lmaster);
     });
   }
@@ -330,7 +348,7 @@ export class CallEngine {
     const me = this.host.pnn;
     const to = requesterOf(p);
     const rsn = header.rsn + 1n;
-    let flags = header.flags & ~TRANSIENT;
+    let flags = header.flags & ~TRANSIENT & ~RO_FLAGS;
     if (data.length > 0) flags |= RecordFlag.MIGRATED_WITH_DATA;
     if (p.flags & CallFlag.VACUUM_MIGRATION) flags |= RecordFlag.VACUUM_MIGRATED;
     store(db, p.key, { rsn, dmaster: to, flags }, data);
@@ -392,8 +410,101 @@ export class CallEngine {
     this.finish(reqid, c, status || -1, EMPTY);
   }
 
+  /** REPLY_CALL from a dmaster: the read-only copy we asked for. Stored here, then the call completes. */
+  onReplyCall(p: ReplyCall): void {
+    const c = this.pending.get(p.reqid);
+    if (!c) return;
+    const e = this.host.db(c.dbId);
+    if (!e) { this.finish(p.reqid, c, -1, EMPTY); return; }
+    if (p.status !== 0) { this.finish(p.reqid, c, p.status, EMPTY); return; }
+    const rec = decodeRecordValue(p.data);
+    if (!rec) { this.host.warn({ db: e.db.name, reqid: p.reqid }, 'read-only reply without a record header'); return; }
+    e.locks.run(c.key, () => {
+      if (!this.current(p)) return;
+      const cur = fetchRecord(e.db, c.key, this.lmasterOf(c.key));
+      // Keep a newer copy, and never overwrite the record when it came here meanwhile.
+      if (cur.header.dmaster !== this.host.pnn && (cur.absent || cur.header.rsn <= rec.header.rsn)) {
+        store(e.db, c.key, rec.header, rec.data);
+      }
+      if (this.pending.get(p.reqid) === c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
+    });
+  }
+
+  /** This node is dmaster of a READONLY database's record: hand `p`'s requester a read-only copy. */
+  private delegate(db: LocalDb, p: ReqCall, header: LtdbHeader, data: Buffer): void {
+    const me = this.host.pnn;
+    const to = requesterOf(p);
+    if ((header.flags & RecordFlag.RO_HAVE_DELEGATIONS) === 0) {
+      store(db, p.key, { ...header, flags: (header.flags & ~TRANSIENT) | RecordFlag.RO_HAVE_DELEGATIONS }, data);
+    }
+    db.setDelegateBitmap(p.key, addDelegate(db.delegateBitmap(p.key), to));
+    db.counters.roDelegations++;
+    this.host.send(to, {
+      operation: Operation.REPLY_CALL, generation: this.host.generation(), destnode: to, srcnode: me, reqid: p.reqid,
+      status: 0, data: encodeRecordValue(delegateHeader(header, me), data),
+    });
+  }
+
+  /**
+   * Revokes the read-only copies of a record this node is dmaster of (runs
+   * under the record's lock): marks it REVOKING_READONLY, sends every
+   * delegate the record without read-only flags (UPDATE_RECORD; they drop
+   * their copies), then stores it with rsn + 1 and no read-only flags and
+   * replays `then` and every request that arrived meanwhile, in order. A
+   * recovery in between (new generation) replaced the records: nothing is
+   * stored and the replayed requests are dropped or re-run as usual.
+   */
+  private revoke(db: LocalDb, locks: RecordLocks, key: Buffer, then: () => void): void {
+    const rk = `${db.id}:${key.toString('latin1')}`;
+    const waiting = this.revoking.get(rk);
+    if (waiting) { waiting.push(then); return; }
+    this.revoking.set(rk, [then]);
+    const me = this.host.pnn;
+    const gen = this.host.generation();
+    const rec = fetchRecord(db, key, this.lmasterOf(key));
+    store(db, key, { ...rec.header, flags: rec.header.flags | RecordFlag.RO_REVOKING_READONLY }, rec.data);
+    const value = encodeRecordValue(revokedHeader(rec.header, me), rec.data);
+    const delegates = delegatesOf(db.delegateBitmap(key)).filter((pnn) => pnn !== me);
+    const tell = this.host.updateRecord;
+    const sent = delegates.map((pnn) => (tell ? tell(pnn, db.id, key, value).catch(() => false) : Promise.resolve(true)));
+    void Promise.all(sent).then((ok) => {
+      const failed = delegates.filter((_, i) => !ok[i]);
+      // A delegate that could not be told is cut off or in recovery; the recovery wipes its copy.
+      if (failed.length > 0) this.host.warn({ db: db.name, nodes: failed }, 'revoke of read-only copies not confirmed by some nodes');
+      locks.run(key, () => {
+        if (gen === this.host.generation()) {
+          const cur = fetchRecord(db, key, this.lmasterOf(key));
+          if (cur.header.dmaster === me) store(db, key, afterRevokeHeader(cur.header), cur.data);
+          db.setDelegateBitmap(key, undefined);
+          db.counters.roRevokes++;
+        }
+        const replay = this.revoking.get(rk) ?? [];
+        this.revoking.delete(rk);
+        for (const fn of replay) fn();
+      });
+    });
+  }
+
+  /**
+   * UPDATE_RECORD of a revoke at a delegate: replaces the read-only copy of
+   * `key` with `value` (the dmaster's record without read-only flags), unless
+   * this node holds a newer copy or is dmaster itself. `done` runs once applied.
+   */
+  applyRevoke(dbId: number, key: Buffer, value: Buffer, done: (ok: boolean) => void): void {
+    const e = this.host.db(dbId);
+    const rec = decodeRecordValue(value);
+    if (!e || !rec) { done(false); return; }
+    e.locks.run(key, () => {
+      const cur = fetchRecord(e.db, key, this.lmasterOf(key));
+      if (cur.header.dmaster !== this.host.pnn && (cur.absent || cur.header.rsn <= rec.header.rsn)) {
+        store(e.db, key, { ...rec.header, flags: rec.header.flags & ~RO_FLAGS }, rec.data);
+      }
+      done(true);
+    });
+  }
+
   private becomeDmaster(db: LocalDb, key: Buffer, reqid: number, rsn: bigint, flags: number, data: Buffer): void {
-    const header = { rsn, dmaster: this.host.pnn, flags: flags & ~TRANSIENT };
+    const header = { rsn, dmaster: this.host.pnn, flags: flags & ~TRANSIENT & ~RO_FLAGS };
     this.storeOwn(db, key, header, data);
     db.counters.countMigration(key);
     const s = this.sticky.get(`${db.id}:${key.toString('latin1')}`);
@@ -411,8 +522,7 @@ export class CallEngine {
 
   private finish(reqid: number, c: PendingCall, status: number, data: Buffer): void {
     this.pending.delete(reqid);
-    const ik = `${c.dbId}:${c.key.toString('latin1')}`;
-    if (this.inflight.get(ik) === reqid) this.inflight.delete(ik);
+    if (this.inflight.get(c.ik) === reqid) this.inflight.delete(c.ik);
     for (const w of c.waiters) w(status, data);
   }
 

@@ -13,8 +13,17 @@
  */
 import { CtdbError } from '../common/errors.js';
 import type { LocalDb } from './local-db.js';
+import { RO_FLAGS } from './readonly.js';
 
 const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
+
+/** A record value (ltdb header + data) with the header's read-only flags cleared. */
+function withoutReadonlyFlags(value: Buffer): Buffer {
+  if (value.length < 24 || (value.readUInt32LE(16) & RO_FLAGS) === 0) return value;
+  const v = Buffer.from(value);
+  v.writeUInt32LE((v.readUInt32LE(16) & ~RO_FLAGS) >>> 0, 16);
+  return v;
+}
 
 /** Freeze state of one database. */
 export class FreezeState {
@@ -93,10 +102,12 @@ export class FreezeState {
     const s = this.check(tid);
     const tdb = this.db.tdb;
     if (s.wiped) tdb.wipeAll();
+    // Read-only delegations do not survive a recovery: every node gets the record itself.
+    if (s.wiped) this.db.clearDelegations();
     let seq: { key: Buffer; value: Buffer } | undefined;
     for (const r of s.records.values()) {
       if (r.key.equals(SEQNUM_KEY)) { seq = r; continue; }
-      tdb.store(r.key, r.value);
+      tdb.store(r.key, this.db.persistent ? r.value : withoutReadonlyFlags(r.value));
     }
     if (seq) tdb.store(seq.key, seq.value);
     this.staged = undefined;

@@ -52,6 +52,9 @@ export class DbCounters {
   numCalls = 0;
   numPending = 0;
   numFailed = 0;
+  /** Read-only copies handed out, and revokes completed, as dmaster. */
+  roDelegations = 0;
+  roRevokes = 0;
   /** Migrations in, per key (hex); the ten busiest are reported as hot keys. */
   private readonly migrations = new Map<string, number>();
 
@@ -86,7 +89,7 @@ export class DbCounters {
     const zero = { num: 0, min: 0, max: 0, total: 0 };
     return {
       locks: { numCalls: this.numCalls, numCurrent: 0, numPending: this.numPending, numFailed: this.numFailed, latency: zero, buckets: this.lockBuckets },
-      vacuum: { latency: zero }, dbRoDelegations: 0, dbRoRevokes: 0,
+      vacuum: { latency: zero }, dbRoDelegations: this.roDelegations, dbRoRevokes: this.roRevokes,
       hopCountBucket: this.hopCountBucket, numHotKeys: MAX_HOT_KEYS, hotKeys: this.hotKeys(),
     };
   }
@@ -122,6 +125,39 @@ export class LocalDb {
     this.tdbFlags = tdbFlags;
   }
 
+  /** The read-only tracking database `<name>.RO` (delegate bitmaps per key), open once READONLY is set. */
+  private roTdb?: TdbFile;
+
+  /**
+   * Sets READONLY and opens the tracking database `<name>.RO.<pnn>` beside
+   * the database file (volatile: emptied on open). Throws CtdbError EINVAL
+   * for a persistent or replicated database.
+   */
+  setReadonly(): void {
+    if (this.persistent) throw new CtdbError('EINVAL', `cannot set READONLY on ${this.kind} database ${this.name}`);
+    this.flags |= DbFlag.READONLY;
+    if (this.roTdb) return;
+    const m = /^(.*)\.(\d+)$/.exec(this.path);
+    const roPath = m ? `${m[1]}.RO.${m[2]}` : `${this.path}.RO`;
+    rmSync(roPath, { force: true });
+    this.roTdb = TdbFile.open(roPath, { hashSize: 0, tdbFlags: volatileOpenFlags(false) });
+  }
+
+  /** True once READONLY is set. */
+  get readonly(): boolean { return (this.flags & DbFlag.READONLY) !== 0; }
+
+  /** The delegate bitmap of `key` (undefined: none). */
+  delegateBitmap(key: Buffer): Buffer | undefined { return this.roTdb?.fetch(key); }
+
+  /** Records the delegate bitmap of `key`; undefined deletes it. */
+  setDelegateBitmap(key: Buffer, bitmap: Buffer | undefined): void {
+    if (!this.roTdb) return;
+    if (bitmap === undefined) this.roTdb.delete(key); else this.roTdb.store(key, bitmap);
+  }
+
+  /** Forgets every delegation (recovery replaced the records). */
+  clearDelegations(): void { this.roTdb?.wipeAll(); }
+
   /** True while frozen (whole-database lock held by the daemon). */
   get frozen(): boolean { return this.freeze.frozen; }
 
@@ -156,5 +192,7 @@ export class LocalDb {
   close(): void {
     this.freeze.thaw();
     this.tdb.close();
+    this.roTdb?.close();
+    this.roTdb = undefined;
   }
 }

@@ -167,12 +167,19 @@ const flagCommand = (name: string, help: string, opcode: number): Command => com
 
 const readkey = command({
   name: 'readkey', args: '<dbname|dbid> <key> [readonly]', help: 'read value of a database key', minArgs: 2, maxArgs: 3, remote: false,
-  async run(ctx, [arg, key]) {
+  async run(ctx, [arg, key, mode]) {
+    if (mode !== undefined && mode !== 'readonly') { ctx.err(`readkey: third argument must be 'readonly', got '${mode}'\n`); return 1; }
     const db = await openDb(ctx, arg!, 'volatile');
     try {
-      const rec = await db.fetchLock(parseDatum(key!), o(ctx));
-      rec.release();
-      ctx.out(`Data: size:${rec.data.length} ptr:[${rec.data.toString('latin1')}]\n`);
+      let data: Buffer;
+      if (mode === 'readonly') {
+        data = (await db.fetchReadonly(parseDatum(key!), o(ctx))).data;
+      } else {
+        const rec = await db.fetchLock(parseDatum(key!), o(ctx));
+        rec.release();
+        data = rec.data;
+      }
+      ctx.out(`Data: size:${data.length} ptr:[${data.toString('latin1')}]\n`);
       return 0;
     } finally { db.close(); }
   },
