@@ -10,6 +10,15 @@
  * flags, no committed record is lost or stale, all nodes hold the same
  * value for every record, no zombie is left and (netns) every public
  * address is on exactly one node.
+ *
+ * Known loss (found by the partition rounds, not fixed here): a persistent
+ * commit that fails part-way is still applied on the nodes that answered
+ * and raises their sequence number; the partitioned side may commit on its
+ * own meanwhile (the leader holding the cluster lock recovers alone). After
+ * healing, recovery copies the database with the highest sequence number
+ * and breaks a tie by node order, so a commit acknowledged on one side can
+ * be replaced by a copy holding a write that was reported as failed. Replay:
+ * `npm run faults -- --netns --rounds 3 --faults partition`.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -91,6 +100,11 @@ export interface FaultRunOptions {
    * twice or on no node after every round.
    */
   netns?: boolean;
+  /**
+   * Writes run while the fault is on (default). false: they run just before
+   * it, so a round checks only that healing keeps what was committed.
+   */
+  writeDuringFault?: boolean;
   /** Kill the daemons by PID on SIGINT/SIGTERM (command-line runs). */
   handleSignals?: boolean;
   /** Progress lines (default: none). */
@@ -298,12 +312,14 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
       };
       const note = (s: string): void => { res.detail = res.detail ? `${res.detail}; ${s}` : s; };
       const writes = o.writesPerRound ?? 3;
-      const writer = (async () => {
+      const writeNow = async (): Promise<void> => {
         for (let i = 0; i < writes; i++) {
           if ((await write(round, i)) === 'ok') res.committed++; else res.failedWrites++;
           await sleep(200 + rng.int(800));
         }
-      })();
+      };
+      let writer: Promise<void>;
+      if (o.writeDuringFault === false) { await writeNow(); writer = Promise.resolve(); } else writer = writeNow();
       if (fault === 'kill9') {
         await c.kill(node, 'SIGKILL');
         await sleep(1000 + rng.int(3000));
