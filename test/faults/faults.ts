@@ -361,7 +361,7 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
             const key = `r${round}-after-${i}`;
             const value = `after-${round}-${i}`;
             const w = await c.ctdbAsync(node, ['pstore', DB, key, value], { timeoutMs: 30_000 });
-            if (w.code === 0) committed.set(key, value);
+            if (w.code === 0) { committed.set(key, value); res.committed++; }
             else { res.afterFreeFailed++; note(`write after freeing space failed: ${w.stderr.trim().split('\n').pop() ?? ''}`); }
           }
         }
