@@ -25,7 +25,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { LocalCluster, type RunResult } from '../harness/cluster.js';
-import { leadershipCluster } from '../integration/leadership-helpers.js';
+import { FAST_TUNABLES, leadershipCluster } from '../integration/leadership-helpers.js';
 import { FaultNetnsCluster, type IpCount } from '../netns/fault-cluster.js';
 import { Rng } from '../sim/rng.js';
 
@@ -188,11 +188,14 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const rng = new Rng(o.seed);
   const n = o.nodes ?? 3;
   const log = o.log ?? (() => {});
+  // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
+  const banTunable = o.diskfull ? 'RecoveryBanPeriod=5\n' : '';
+  const keep = process.env.CTDB_FAULTS_KEEP === '1';
   const nc = o.netns ? new FaultNetnsCluster(n, NETNS_PUBLIC_IPS, { lock: true }) : undefined;
   const c: FaultCluster = nc ?? (o.lock
-    ? leadershipCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, lock: (dir) => join(dir, 'cluster.lock') })
-    // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
-    : new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, ...(o.diskfull ? { tunables: 'RecoveryBanPeriod=5\n' } : {}) }));
+    ? leadershipCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, lock: (dir) => join(dir, 'cluster.lock'), keep, tunables: FAST_TUNABLES + banTunable })
+    : new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, keep, tunables: banTunable || undefined }));
+  if (keep) log(`keeping the cluster folder ${c.dir} (CTDB_FAULTS_KEEP=1)`);
   const hasLock = o.lock || o.netns;
   const mounts: string[] = [];
   const committed = new Map<string, string>();
@@ -281,6 +284,10 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
             lost++; if (!detail) detail = `node ${p}: ${k} is ${got ?? 'missing'}, committed ${v}`;
           }
         }
+      }
+      // Count each lost record once: later rounds compare against what is left.
+      for (const [k, v] of [...committed]) {
+        if (views.some((recs) => recs.get(k) !== v && !(recs.get(k) !== undefined && uncertain.get(k)?.has(recs.get(k)!)))) committed.delete(k);
       }
       let diverged = 0;
       const keys = new Set(views.flatMap((v) => [...v.keys()]));
