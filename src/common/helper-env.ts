@@ -23,6 +23,7 @@ export const HELPER_ENV_NAMES: readonly string[] = [
   'CTDB_HELPER_TIMEOUT', 'CTDB_MUTEX_PARENT_CHECK_MS', 'CTDB_TIMEOUT',
   'CTDB_TEST_FAULTS',
   'CTDB_SYS_ETCDIR', 'CTDB_PROC_DIR', 'CTDB_PROC_MEMINFO', 'CTDB_NATGW_HELPER', 'CTDB_LVS_HELPER',
+  'CTDB_SERVICE_CMD', 'CTDB_PUBLIC_ADDRESSES',
 ];
 
 /** Name prefixes passed on (the locale categories). */

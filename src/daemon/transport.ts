@@ -46,7 +46,8 @@ export class NodeTransport {
   private readonly out = new Map<number, Socket>();
   private readonly up = new Set<number>();
   private readonly retry = new Map<number, NodeJS.Timeout>();
-  private readonly incoming = new Set<Socket>();
+  /** Accepted connections and the node each comes from. */
+  private readonly incoming = new Map<Socket, number>();
   private stopped = false;
 
   constructor(
@@ -95,6 +96,12 @@ export class NodeTransport {
   restart(pnn: number): void {
     const s = this.out.get(pnn);
     if (s) s.destroy();
+    this.dropIncoming(pnn);
+  }
+
+  /** Closes every accepted connection from `pnn`. */
+  private dropIncoming(pnn: number): void {
+    for (const [s, from] of this.incoming) if (from === pnn) { this.incoming.delete(s); s.destroy(); }
   }
 
   private pnnOf(address: string): number | undefined {
@@ -109,7 +116,11 @@ export class NodeTransport {
       s.destroy();
       return;
     }
-    this.incoming.add(s);
+    // A peer dials us once at a time: a new connection means its older ones are dead. Closing them
+    // keeps packets the peer queued before a partition (still retransmitted by its kernel) from
+    // arriving late and undoing newer state, such as its flags.
+    this.dropIncoming(pnn);
+    this.incoming.set(s, pnn);
     s.setKeepAlive(true);
     const framer = new PacketFramer();
     s.on('data', (chunk) => {
@@ -178,7 +189,7 @@ export class NodeTransport {
     for (const t of this.retry.values()) clearTimeout(t);
     this.retry.clear();
     for (const s of this.out.values()) s.destroy();
-    for (const s of this.incoming) s.destroy();
+    for (const s of this.incoming.keys()) s.destroy();
     this.out.clear();
     this.up.clear();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

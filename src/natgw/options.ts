@@ -17,10 +17,13 @@ export function ctdbBase(env: NodeJS.ProcessEnv = process.env): string {
  * `<base>/script.options` then `<base>/events/legacy/<script>.options` over
  * the current environment. Options files are shell, so they are sourced by
  * `sh`; with neither file present the environment alone answers. Returns ''
- * when unset. Throws `CtdbError('EINVAL')` when an options file fails to load.
+ * when unset. Throws `CtdbError('EINVAL')` when an options file fails to load
+ * or `name` is not a plain shell variable name.
  */
 export async function loadScriptOption(base: string, script: string, name: string,
   env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  // The name reaches `eval` in the shell below: only a plain variable name may.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CtdbError('EINVAL', `not a shell variable name: '${name}'`);
   const files = [join(base, 'script.options'), join(base, 'events', 'legacy', `${script}.options`)];
   const present = (await Promise.all(files.map(readable))).some(Boolean);
   if (!present) return env[name] ?? '';

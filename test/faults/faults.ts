@@ -10,13 +10,22 @@
  * flags, no committed record is lost or stale, all nodes hold the same
  * value for every record, no zombie is left and (netns) every public
  * address is on exactly one node.
+ *
+ * Known loss (found by the partition rounds, not fixed here): a persistent
+ * commit that fails part-way is still applied on the nodes that answered
+ * and raises their sequence number; the partitioned side may commit on its
+ * own meanwhile (the leader holding the cluster lock recovers alone). After
+ * healing, recovery copies the database with the highest sequence number
+ * and breaks a tie by node order, so a commit acknowledged on one side can
+ * be replaced by a copy holding a write that was reported as failed. Replay:
+ * `npm run faults -- --netns --rounds 3 --faults partition`.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { LocalCluster, type RunResult } from '../harness/cluster.js';
-import { leadershipCluster } from '../integration/leadership-helpers.js';
+import { FAST_TUNABLES, leadershipCluster } from '../integration/leadership-helpers.js';
 import { FaultNetnsCluster, type IpCount } from '../netns/fault-cluster.js';
 import { Rng } from '../sim/rng.js';
 
@@ -91,6 +100,11 @@ export interface FaultRunOptions {
    * twice or on no node after every round.
    */
   netns?: boolean;
+  /**
+   * Writes run while the fault is on (default). false: they run just before
+   * it, so a round checks only that healing keeps what was committed.
+   */
+  writeDuringFault?: boolean;
   /** Kill the daemons by PID on SIGINT/SIGTERM (command-line runs). */
   handleSignals?: boolean;
   /** Progress lines (default: none). */
@@ -174,11 +188,14 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const rng = new Rng(o.seed);
   const n = o.nodes ?? 3;
   const log = o.log ?? (() => {});
+  // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
+  const banTunable = o.diskfull ? 'RecoveryBanPeriod=5\n' : '';
+  const keep = process.env.CTDB_FAULTS_KEEP === '1';
   const nc = o.netns ? new FaultNetnsCluster(n, NETNS_PUBLIC_IPS, { lock: true }) : undefined;
   const c: FaultCluster = nc ?? (o.lock
-    ? leadershipCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, lock: (dir) => join(dir, 'cluster.lock') })
-    // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
-    : new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, ...(o.diskfull ? { tunables: 'RecoveryBanPeriod=5\n' } : {}) }));
+    ? leadershipCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, lock: (dir) => join(dir, 'cluster.lock'), keep, tunables: FAST_TUNABLES + banTunable })
+    : new LocalCluster({ nodes: n, firstOctet: o.firstOctet ?? 180, keep, tunables: banTunable || undefined }));
+  if (keep) log(`keeping the cluster folder ${c.dir} (CTDB_FAULTS_KEEP=1)`);
   const hasLock = o.lock || o.netns;
   const mounts: string[] = [];
   const committed = new Map<string, string>();
@@ -268,6 +285,10 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
           }
         }
       }
+      // Count each lost record once: later rounds compare against what is left.
+      for (const [k, v] of [...committed]) {
+        if (views.some((recs) => recs.get(k) !== v && !(recs.get(k) !== undefined && uncertain.get(k)?.has(recs.get(k)!)))) committed.delete(k);
+      }
       let diverged = 0;
       const keys = new Set(views.flatMap((v) => [...v.keys()]));
       for (const k of keys) {
@@ -298,12 +319,14 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
       };
       const note = (s: string): void => { res.detail = res.detail ? `${res.detail}; ${s}` : s; };
       const writes = o.writesPerRound ?? 3;
-      const writer = (async () => {
+      const writeNow = async (): Promise<void> => {
         for (let i = 0; i < writes; i++) {
           if ((await write(round, i)) === 'ok') res.committed++; else res.failedWrites++;
           await sleep(200 + rng.int(800));
         }
-      })();
+      };
+      let writer: Promise<void>;
+      if (o.writeDuringFault === false) { await writeNow(); writer = Promise.resolve(); } else writer = writeNow();
       if (fault === 'kill9') {
         await c.kill(node, 'SIGKILL');
         await sleep(1000 + rng.int(3000));
@@ -345,7 +368,7 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
             const key = `r${round}-after-${i}`;
             const value = `after-${round}-${i}`;
             const w = await c.ctdbAsync(node, ['pstore', DB, key, value], { timeoutMs: 30_000 });
-            if (w.code === 0) committed.set(key, value);
+            if (w.code === 0) { committed.set(key, value); res.committed++; }
             else { res.afterFreeFailed++; note(`write after freeing space failed: ${w.stderr.trim().split('\n').pop() ?? ''}`); }
           }
         }
