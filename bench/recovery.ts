@@ -15,7 +15,7 @@
  *
  * Run: npm run build && npx tsx bench/recovery.ts [RECORDS] [DBS]
  * Environment: BENCH_RECOVERY_1M=1 adds the 1M-record run (several minutes);
- * BENCH_NO_REAL=1 skips real CTDB.
+ * BENCH_NO_REAL=1 skips real CTDB; BENCH_ONLY=recovery or vacuum runs one half.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { getPnn, getRecmode, getVnnmap } from '../src/client/controls.js';
 import { ClusterDb, attachDb } from '../src/client/db.js';
 import { TdbFile } from '../src/db/tdb.js';
 import { Pnn, RecMode } from '../src/protocol/constants.js';
+import { jenkinsHash } from '../src/protocol/hash.js';
 import { joinLtdb } from '../src/protocol/payloads.js';
 import { LocalCluster } from '../test/harness/cluster.js';
 
@@ -50,6 +51,44 @@ async function plant(cl: LocalCluster, pnn: number, name: string, keys: number, 
       }
     } finally { db.close(); }
   } finally { c.close(); }
+}
+
+/**
+ * Plants `keys` deleted records on each node as if each node had deleted
+ * records it held: empty, dmaster = that node; where another node is the
+ * key's lmaster, that node gets the header-only copy pointing at the
+ * dmaster that an lmaster always keeps (without it CTDB's lmaster believes
+ * it is dmaster itself and its vacuum fetch never migrates the record).
+ */
+async function plantDeleted(cl: LocalCluster, name: string, keys: number): Promise<void> {
+  const c0 = await CtdbClient.connect(sock(cl, 0));
+  let map: number[];
+  try { map = (await getVnnmap(c0, Pnn.CURRENT)).map; } finally { c0.close(); }
+  const perNode = new Map<number, Array<[Buffer, number]>>([[0, []], [1, []], [2, []]]);
+  for (const pnn of [0, 1, 2]) {
+    for (let i = 0; i < keys; i++) {
+      const key = Buffer.from(`${name}-n${pnn}-k${i}`);
+      perNode.get(pnn)!.push([key, pnn]);
+      const lm = map[jenkinsHash(key) % map.length]!;
+      if (lm !== pnn) perNode.get(lm)!.push([key, pnn]);
+    }
+  }
+  await Promise.all([0, 1, 2].map(async (pnn) => {
+    const c = await CtdbClient.connect(sock(cl, pnn));
+    try {
+      c.pnn = await getPnn(c, Pnn.CURRENT);
+      const id = await attachDb(c, Pnn.CURRENT, name);
+      const db = await ClusterDb.open(c, { id, name, flags: 0 });
+      try {
+        const recs = perNode.get(pnn)!;
+        for (let from = 0; from < recs.length; from += 50_000) {
+          db.tdb.transaction(() => {
+            for (const [key, dmaster] of recs.slice(from, from + 50_000)) db.tdb.store(key, joinLtdb({ rsn: 1n, dmaster, flags: 0 }, Buffer.alloc(0)));
+          });
+        }
+      } finally { db.close(); }
+    } finally { c.close(); }
+  }));
 }
 
 /** Every node in NORMAL mode on one generation (other than `not`). */
@@ -101,10 +140,16 @@ async function recoveryTime(real: boolean, records: number, dbs: number, octet: 
   } finally { await cl.stop(); }
 }
 
-/** Records left (any, deleted or not) in node `pnn`'s file of `name`, read without locks. */
+/**
+ * Records left (any, deleted or not) in node `pnn`'s file of `name`, read
+ * without locks (so the daemons are not held up); -1 when the walk met a
+ * change in progress (try again).
+ */
 function leftIn(cl: LocalCluster, pnn: number, name: string): number {
-  const t = TdbFile.open(join(cl.base(pnn), 'db/volatile', `${name}.${pnn}`), { tdbFlags: 4 /* TDB_NOLOCK */, openFlags: 0 });
-  try { return t.traverse(() => {}, { readOnly: true }); } finally { t.close(); }
+  try {
+    const t = TdbFile.open(join(cl.base(pnn), 'db/volatile', `${name}.${pnn}`), { tdbFlags: 4 /* TDB_NOLOCK */, openFlags: 0 });
+    try { return t.traverse(() => {}, { readOnly: true }); } finally { t.close(); }
+  } catch { return -1; }
 }
 
 /** Timer-driven vacuuming of `n` deleted records per node; ms until none is left anywhere. */
@@ -114,7 +159,7 @@ async function vacuumByTimer(real: boolean, n: number, octet: number): Promise<n
   try {
     await up(cl, real ? 'real' : 'our');
     if (cl.ctdb(0, ['attach', 'vbench.tdb']).code !== 0) throw new Error('attach failed');
-    await Promise.all([0, 1, 2].map((pnn) => plant(cl, pnn, 'vbench.tdb', n, true)));
+    await plantDeleted(cl, 'vbench.tdb', n);
     const t0 = performance.now();
     const ok = await cl.waitFor(() => [0, 1, 2].every((pnn) => leftIn(cl, pnn, 'vbench.tdb') === 0), 300_000, 100);
     if (!ok) throw new Error(`deleted records still there: ${[0, 1, 2].map((p) => leftIn(cl, p, 'vbench.tdb')).join(',')}`);
@@ -128,7 +173,7 @@ async function vacuumByCommand(n: number, octet: number): Promise<number> {
   try {
     await up(cl, 'our');
     cl.ctdb(0, ['attach', 'vbench.tdb']);
-    await Promise.all([0, 1, 2].map((pnn) => plant(cl, pnn, 'vbench.tdb', n, true)));
+    await plantDeleted(cl, 'vbench.tdb', n);
     const t0 = performance.now();
     const r = await cl.ctdbAsync(0, ['vacuum', 'vbench.tdb'], { timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`vacuum failed: ${r.stderr}`);
@@ -151,8 +196,12 @@ async function recoveryFigures(records: number, dbs: number): Promise<void> {
   } catch (err) { out(`real CTDB recovery run failed: ${fail(err)}`); }
 }
 
-await recoveryFigures(RECORDS, DBS);
-if (process.env.BENCH_RECOVERY_1M) await recoveryFigures(1_000_000, 10);
+const ONLY = process.env.BENCH_ONLY; // 'recovery' or 'vacuum'
+if (ONLY !== 'vacuum') {
+  await recoveryFigures(RECORDS, DBS);
+  if (process.env.BENCH_RECOVERY_1M) await recoveryFigures(1_000_000, 10);
+}
+if (ONLY === 'recovery') process.exit(0);
 
 const VN = Math.ceil(Math.min(RECORDS, 100_000) / 3);
 const rate = (ms: number): string => `${(3 * VN / (ms / 1000)).toFixed(0)} records/s`;
