@@ -347,9 +347,10 @@ export class Databases {
       this.entry(req.data).db.freeze.start(t.tid);
       return ok();
     });
-    reg(Opcode.DB_TRANSACTION_COMMIT, (req) => {
+    reg(Opcode.DB_TRANSACTION_COMMIT, async (req) => {
       const t = decodeTransdb(new Reader(req.data));
-      this.entry(req.data).db.freeze.commit(t.tid);
+      // In slices: a big recovery commit must not stall keepalives.
+      await this.entry(req.data).db.freeze.commitAsync(t.tid);
       return ok();
     });
     reg(Opcode.DB_TRANSACTION_CANCEL, (req) => { this.entry(req.data).db.freeze.cancel(); return ok(); });

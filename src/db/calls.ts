@@ -20,6 +20,7 @@ import { CallFlag, CallId, DbFlag, INVALID_GENERATION, Operation, RecordFlag } f
 import type { Packet, ReplyCall, ReplyDmaster, ReqCall, ReqDmaster } from '../protocol/packets.js';
 import type { LtdbHeader } from '../protocol/records.js';
 import { decodeRecordValue, encodeRecordValue } from './ltdb.js';
+import { decideStore } from './store-rule.js';
 import type { LocalDb } from './local-db.js';
 import type { RecordLocks } from './record-locks.js';
 import {
@@ -203,7 +204,7 @@ export class CallEngine {
           this.revoke(db, locks, key, () => this.localCall(dbId, key, callId, flags, done));
           return;
         }
-        if (rec.absent) this.storeOwn(db, key, rec.header, rec.data);
+        if (rec.absent) this.storeRecord(db, key, rec.header, rec.data);
         done(0, callResult(callId, rec.header, rec.data));
         return;
       }
@@ -329,7 +330,7 @@ export class CallEngine {
       }
       if (requesterOf(p) === me) {
         // Our own request came back after the record arrived: complete it here.
-        if (rec.absent) this.storeOwn(db, p.key, rec.header, rec.data);
+        if (rec.absent) this.storeRecord(db, p.key, rec.header, rec.data);
         const c = this.pending.get(p.reqid);
         if (c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
         return;
@@ -351,7 +352,7 @@ export class CallEngine {
     let flags = header.flags & ~TRANSIENT & ~RO_FLAGS;
     if (data.length > 0) flags |= RecordFlag.MIGRATED_WITH_DATA;
     if (p.flags & CallFlag.VACUUM_MIGRATION) flags |= RecordFlag.VACUUM_MIGRATED;
-    store(db, p.key, { rsn, dmaster: to, flags }, data);
+    this.storeRecord(db, p.key, { rsn, dmaster: to, flags }, data);
     const gen = this.host.generation();
     if (lmaster === me) {
       const reply: ReplyDmaster = {
@@ -387,7 +388,7 @@ export class CallEngine {
         this.becomeDmaster(db, p.key, p.reqid, p.rsn, p.recordFlags, p.data);
         return;
       }
-      store(db, p.key, { rsn: p.rsn, dmaster: p.dmaster, flags: p.recordFlags }, p.data);
+      this.storeRecord(db, p.key, { rsn: p.rsn, dmaster: p.dmaster, flags: p.recordFlags }, p.data);
       this.host.send(p.dmaster, {
         operation: Operation.REPLY_DMASTER, generation: this.host.generation(), destnode: p.dmaster, srcnode: me,
         reqid: p.reqid, dbId: p.dbId, rsn: p.rsn, key: p.key, data: p.data, recordFlags: p.recordFlags,
@@ -504,8 +505,9 @@ export class CallEngine {
   }
 
   private becomeDmaster(db: LocalDb, key: Buffer, reqid: number, rsn: bigint, flags: number, data: Buffer): void {
+    // The store rule sees the transfer flags (VACUUM_MIGRATED); the header handed back has them cleared.
+    this.storeRecord(db, key, { rsn, dmaster: this.host.pnn, flags: flags & ~RO_FLAGS }, data);
     const header = { rsn, dmaster: this.host.pnn, flags: flags & ~TRANSIENT & ~RO_FLAGS };
-    this.storeOwn(db, key, header, data);
     db.counters.countMigration(key);
     const s = this.sticky.get(`${db.id}:${key.toString('latin1')}`);
     if (s && (db.flags & DbFlag.STICKY) !== 0) s.pinnedUntil = this.now() + this.tun('StickyPindown', 200);
@@ -514,10 +516,15 @@ export class CallEngine {
     this.finish(reqid, c, 0, callResult(c.callId, header, data));
   }
 
-  /** Stores a record this node is dmaster of; an empty one goes on the delete queue. */
-  private storeOwn(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void {
+  /**
+   * Stores a record by the store rule (store-rule.ts): kept, kept and put on
+   * the delete queue (empty, ours), or deleted from the local file.
+   */
+  private storeRecord(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void {
+    const decision = decideStore(header, data.length, this.host.pnn, this.lmasterOf(key));
+    if (decision === 'delete') { db.tdb.delete(key); return; }
     store(db, key, header, data);
-    if (data.length === 0) this.host.scheduleForDeletion?.(db.id, Buffer.from(key), { ...header, flags: header.flags & ~TRANSIENT });
+    if (decision === 'keep-and-schedule') this.host.scheduleForDeletion?.(db.id, Buffer.from(key), { ...header, flags: header.flags & ~TRANSIENT });
   }
 
   private finish(reqid: number, c: PendingCall, status: number, data: Buffer): void {

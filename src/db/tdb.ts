@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn;
+  store: NativeFn; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -86,6 +86,8 @@ function lib(): Native {
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
     traverse: f('int tdb_traverse(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
     traverseRead: f('int tdb_traverse_read(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
+    firstkey: f('TDB_DATA tdb_firstkey(tdb_context *tdb)'),
+    nextkey: f('TDB_DATA tdb_nextkey(tdb_context *tdb, TDB_DATA oldkey)'),
     transactionStart: f('int tdb_transaction_start(tdb_context *tdb)'),
     transactionStartNonblock: f('int tdb_transaction_start_nonblock(tdb_context *tdb)'),
     transactionCommit: f('int tdb_transaction_commit(tdb_context *tdb)'),
@@ -278,6 +280,21 @@ export class TdbFile {
     return count;
   }
 
+  /**
+   * Key-by-key walk (tdb_firstkey / tdb_nextkey): the first key, or
+   * undefined for an empty file. Unlike {@link traverse} the caller may stop
+   * between keys and go on later (e.g. to yield to the event loop); records
+   * changed meanwhile may be missed or seen twice, as with any unlocked walk.
+   */
+  firstKey(): Buffer | undefined {
+    return this.walkResult(lib().firstkey(this.idle('firstkey')), 'firstkey');
+  }
+
+  /** The key after `key` in the walk started by {@link firstKey}; undefined at the end. */
+  nextKey(key: Buffer): Buffer | undefined {
+    return this.walkResult(lib().nextkey(this.idle('nextkey'), datum(key)), 'nextkey');
+  }
+
   /** All keys (read-only traverse). */
   keys(): Buffer[] {
     const out: Buffer[] = [];
@@ -442,6 +459,18 @@ export class TdbFile {
     if (d.dptr !== null) return takeOwned(d);
     if (lib().error(this.live(op)) === TdbErrorCode.NOEXIST) return undefined;
     throw this.failure(op);
+  }
+
+  /**
+   * firstkey/nextkey: a null datum ends the walk. libtdb does not reset its
+   * error code there, so only a corrupt file, an I/O error or no memory
+   * count as failures (a stale NOEXIST or LOCK from an earlier call does not).
+   */
+  private walkResult(d: TdbData, op: string): Buffer | undefined {
+    if (d.dptr !== null) return takeOwned(d);
+    const e: number = lib().error(this.live(op));
+    if (e === TdbErrorCode.CORRUPT || e === TdbErrorCode.IO || e === TdbErrorCode.OOM) throw this.failure(op);
+    return undefined;
   }
 
   private nonblockResult(rc: number, op: string): boolean {

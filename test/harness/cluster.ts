@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,6 +21,17 @@ export interface LocalClusterOptions {
   real?: boolean;
   /** Keep the folders after stop() (for debugging). */
   keep?: boolean;
+}
+
+/**
+ * Tunables text for Debian's ctdbd. `VacuumInterval=0` turns our timer off,
+ * but CTDB 4.17 takes it as "vacuum again at once": its vacuum event then
+ * re-arms itself with no delay, the daemon's event loop never gets to the
+ * freeze's lock result, and SET_RECMODE (so `ctdb recover`) times out. For
+ * real CTDB the harness writes an hour instead.
+ */
+export function realTunables(text: string): string {
+  return text.replace(/^(\s*VacuumInterval\s*=\s*)0\s*$/m, '$13600');
 }
 
 /** Result of one command run. */
@@ -56,7 +67,7 @@ export class LocalCluster {
       `\tpersistent database directory = ${join(b, 'db/persistent')}`, `\tstate database directory = ${join(b, 'db/state')}`,
       '[legacy]', '\trealtime scheduling = false', '',
     ].join('\n') + (this.opts.extraConf?.(pnn) ?? ''));
-    if (this.opts.tunables) writeFileSync(join(b, 'ctdb.tunables'), this.opts.tunables);
+    if (this.opts.tunables) writeFileSync(join(b, 'ctdb.tunables'), this.opts.real ? realTunables(this.opts.tunables) : this.opts.tunables);
   }
 
   /** Rewrites one node's nodes file. */
@@ -78,7 +89,10 @@ export class LocalCluster {
   start(pnn: number): ChildProcess {
     const args = this.opts.real ? ['/usr/sbin/ctdbd', '-i'] : [process.execPath, join(DIST, 'ctdbd.js'), '-i'];
     const p = spawn(args[0]!, args.slice(1), { env: this.env(pnn), stdio: ['ignore', 'ignore', 'pipe'] });
-    p.stderr?.on('data', () => {});
+    // With `keep`, stderr (where a foreground ctdbd logs) is kept beside the node's folder for debugging.
+    const log = this.opts.keep ? createWriteStream(join(this.base(pnn), 'stderr.log'), { flags: 'a' }) : undefined;
+    p.stderr?.on('data', (d: Buffer) => { log?.write(d); });
+    p.once('close', () => log?.end());
     this.procs.set(pnn, p);
     return p;
   }

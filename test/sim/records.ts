@@ -21,6 +21,7 @@ class MemTdb {
   readonly records = new Map<string, Buffer>();
   fetch(key: Buffer): Buffer | undefined { return this.records.get(key.toString('latin1')); }
   store(key: Buffer, value: Buffer): void { this.records.set(key.toString('latin1'), Buffer.from(value)); }
+  delete(key: Buffer): void { this.records.delete(key.toString('latin1')); }
   chainLock(): boolean { return true; }
   chainUnlock(): void {}
 }
