@@ -67,6 +67,9 @@ export class Databases {
       warn: (fields, msg) => d.log.warn(fields, msg),
       tunable: (name) => d.tunable(name),
       scheduleForDeletion: (dbId, key, header) => this.onScheduleForDeletion?.(dbId, key, header),
+      counted: (event) => {
+        if (event === 'roDelegation') d.stats.totalRoDelegations++; else d.stats.totalRoRevokes++;
+      },
       updateRecord: async (pnn, dbId, key, value) => {
         const data = writeAll(encodeRecBuffer, { dbId, records: [{ reqid: 0, key, data: value }] });
         const r = await d.sendControl(pnn, Opcode.UPDATE_RECORD, data, Math.max(1, d.tunable('ControlTimeout') || 60) * 1000);
@@ -193,11 +196,14 @@ export class Databases {
   // ------------------------------------------------------------ packets
 
   private onClientCall(c: ClientConn, p: ReqCall): void {
+    // The call completes under the record's chain lock; the reply goes out once that lock is
+    // released (after the running work), so the client's non-blocking chainlock succeeds at once
+    // instead of falling back to a blocking lock on a pool thread.
     const reply = (status: number, data: Buffer): void => {
-      c.send({
+      queueMicrotask(() => c.send({
         operation: Operation.REPLY_CALL, generation: this.d.vnnmap.generation, destnode: p.srcnode, srcnode: this.d.pnn,
         reqid: p.reqid, status, data,
-      });
+      }));
     };
     const db = this.byId.get(p.dbId)?.db;
     if (db?.persistent) {
