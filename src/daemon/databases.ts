@@ -6,9 +6,12 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CtdbError } from '../common/errors.js';
 import { CALL_RETRY_MS, CallEngine } from '../db/calls.js';
 import { LocalDb, type DbKind } from '../db/local-db.js';
+import { releaseFreeMemory } from '../db/tdb.js';
 import { RecordLocks } from '../db/record-locks.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
 import { CallId, Operation, RecMode } from '../protocol/constants.js';
@@ -532,14 +535,50 @@ export function viewRecBuffer(data: Buffer): { dbId: number; records: RecData[] 
   return { dbId, records };
 }
 
-/** Applies a batch of records (ltdb header inside data) in one transaction; header-only records are deletions. */
-export function applyRecords(db: LocalDb, records: RecData[]): void {
-  db.tdb.transaction(() => {
-    for (const r of records) {
-      if (r.data.length <= LTDB_HEADER_SIZE && !r.key.equals(SEQNUM_KEY)) db.tdb.delete(r.key);
-      else db.tdb.store(r.key, r.data);
+/** A batch of at least this many bytes is followed by a memory release (releaseMemorySoon). */
+const RELEASE_AFTER_BYTES = 256 * 1024;
+
+let releaseTimer: NodeJS.Timeout | undefined;
+let fullGc: (() => void) | undefined;
+
+/**
+ * After a big batch: once its buffers are garbage (the control has been
+ * answered), runs a full garbage collection and hands the freed malloc
+ * memory back to the kernel. Without it, the megabytes of packet buffers of
+ * a large ptrans or restore stay resident until allocation pressure
+ * happens to trigger a collection, which an idle daemon never sees.
+ */
+function releaseMemorySoon(): void {
+  if (releaseTimer) return;
+  releaseTimer = setTimeout(() => {
+    releaseTimer = undefined;
+    if (!fullGc) {
+      setFlagsFromString('--expose-gc');
+      fullGc = runInNewContext('gc') as () => void;
     }
-  });
+    fullGc();
+    releaseFreeMemory();
+  }, 200);
+  releaseTimer.unref();
+}
+
+/**
+ * Applies a batch of records (ltdb header inside data) in one transaction;
+ * header-only records are deletions. A big batch schedules a memory release.
+ */
+export function applyRecords(db: LocalDb, records: RecData[]): void {
+  let bytes = 0;
+  try {
+    db.tdb.transaction(() => {
+      for (const r of records) {
+        bytes += r.key.length + r.data.length;
+        if (r.data.length <= LTDB_HEADER_SIZE && !r.key.equals(SEQNUM_KEY)) db.tdb.delete(r.key);
+        else db.tdb.store(r.key, r.data);
+      }
+    });
+  } finally {
+    if (bytes >= RELEASE_AFTER_BYTES) releaseMemorySoon();
+  }
 }
 
 /** The sequence number of a database (0 when it has none). */
