@@ -64,7 +64,10 @@ export class Databases {
       pnn: d.pnn,
       generation: () => d.vnnmap.generation,
       lmaster: (hash) => (d.vnnmap.map.length === 0 ? undefined : d.vnnmap.map[hash % d.vnnmap.map.length]),
-      send: (pnn, p) => { if (pnn === d.pnn) this.onNodePacket(d.pnn, p); else d.sendToNode(pnn, p); },
+      // Packets to other nodes leave once the running record work has released its chain lock
+      // (in order: microtasks run first in, first out), so a process preempted right after the
+      // write does not keep the record locked while the next node's client already wants it.
+      send: (pnn, p) => { if (pnn === d.pnn) this.onNodePacket(d.pnn, p); else queueMicrotask(() => d.sendToNode(pnn, p)); },
       db: (id) => this.byId.get(id),
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
