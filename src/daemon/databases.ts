@@ -6,9 +6,12 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CtdbError } from '../common/errors.js';
 import { CALL_RETRY_MS, CallEngine } from '../db/calls.js';
 import { LocalDb, type DbKind } from '../db/local-db.js';
+import { releaseFreeMemory } from '../db/tdb.js';
 import { RecordLocks } from '../db/record-locks.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
 import { CallId, Operation, RecMode } from '../protocol/constants.js';
@@ -61,12 +64,18 @@ export class Databases {
       pnn: d.pnn,
       generation: () => d.vnnmap.generation,
       lmaster: (hash) => (d.vnnmap.map.length === 0 ? undefined : d.vnnmap.map[hash % d.vnnmap.map.length]),
-      send: (pnn, p) => { if (pnn === d.pnn) this.onNodePacket(d.pnn, p); else d.sendToNode(pnn, p); },
+      // Packets to other nodes leave once the running record work has released its chain lock
+      // (in order: microtasks run first in, first out), so a process preempted right after the
+      // write does not keep the record locked while the next node's client already wants it.
+      send: (pnn, p) => { if (pnn === d.pnn) this.onNodePacket(d.pnn, p); else queueMicrotask(() => d.sendToNode(pnn, p)); },
       db: (id) => this.byId.get(id),
       hash: (key) => jenkinsHash(key),
       warn: (fields, msg) => d.log.warn(fields, msg),
       tunable: (name) => d.tunable(name),
       scheduleForDeletion: (dbId, key, header) => this.onScheduleForDeletion?.(dbId, key, header),
+      counted: (event) => {
+        if (event === 'roDelegation') d.stats.totalRoDelegations++; else d.stats.totalRoRevokes++;
+      },
       updateRecord: async (pnn, dbId, key, value) => {
         const data = writeAll(encodeRecBuffer, { dbId, records: [{ reqid: 0, key, data: value }] });
         const r = await d.sendControl(pnn, Opcode.UPDATE_RECORD, data, Math.max(1, d.tunable('ControlTimeout') || 60) * 1000);
@@ -193,11 +202,14 @@ export class Databases {
   // ------------------------------------------------------------ packets
 
   private onClientCall(c: ClientConn, p: ReqCall): void {
+    // The call completes under the record's chain lock; the reply goes out once that lock is
+    // released (after the running work), so the client's non-blocking chainlock succeeds at once
+    // instead of falling back to a blocking lock on a pool thread.
     const reply = (status: number, data: Buffer): void => {
-      c.send({
+      queueMicrotask(() => c.send({
         operation: Operation.REPLY_CALL, generation: this.d.vnnmap.generation, destnode: p.srcnode, srcnode: this.d.pnn,
         reqid: p.reqid, status, data,
-      });
+      }));
     };
     const db = this.byId.get(p.dbId)?.db;
     if (db?.persistent) {
@@ -527,14 +539,50 @@ export function viewRecBuffer(data: Buffer): { dbId: number; records: RecData[] 
   return { dbId, records };
 }
 
-/** Applies a batch of records (ltdb header inside data) in one transaction; header-only records are deletions. */
-export function applyRecords(db: LocalDb, records: RecData[]): void {
-  db.tdb.transaction(() => {
-    for (const r of records) {
-      if (r.data.length <= LTDB_HEADER_SIZE && !r.key.equals(SEQNUM_KEY)) db.tdb.delete(r.key);
-      else db.tdb.store(r.key, r.data);
+/** A batch of at least this many bytes is followed by a memory release (releaseMemorySoon). */
+const RELEASE_AFTER_BYTES = 256 * 1024;
+
+let releaseTimer: NodeJS.Timeout | undefined;
+let fullGc: (() => void) | undefined;
+
+/**
+ * After a big batch: once its buffers are garbage (the control has been
+ * answered), runs a full garbage collection and hands the freed malloc
+ * memory back to the kernel. Without it, the megabytes of packet buffers of
+ * a large ptrans or restore stay resident until allocation pressure
+ * happens to trigger a collection, which an idle daemon never sees.
+ */
+function releaseMemorySoon(): void {
+  if (releaseTimer) return;
+  releaseTimer = setTimeout(() => {
+    releaseTimer = undefined;
+    if (!fullGc) {
+      setFlagsFromString('--expose-gc');
+      fullGc = runInNewContext('gc') as () => void;
     }
-  });
+    fullGc();
+    releaseFreeMemory();
+  }, 200);
+  releaseTimer.unref();
+}
+
+/**
+ * Applies a batch of records (ltdb header inside data) in one transaction;
+ * header-only records are deletions. A big batch schedules a memory release.
+ */
+export function applyRecords(db: LocalDb, records: RecData[]): void {
+  let bytes = 0;
+  try {
+    db.tdb.transaction(() => {
+      for (const r of records) {
+        bytes += r.key.length + r.data.length;
+        if (r.data.length <= LTDB_HEADER_SIZE && !r.key.equals(SEQNUM_KEY)) db.tdb.delete(r.key);
+        else db.tdb.store(r.key, r.data);
+      }
+    });
+  } finally {
+    if (bytes >= RELEASE_AFTER_BYTES) releaseMemorySoon();
+  }
 }
 
 /** The sequence number of a database (0 when it has none). */

@@ -16,6 +16,9 @@ export class DaemonStats {
   node = { reqCall: 0, replyCall: 0, reqDmaster: 0, replyDmaster: 0, replyError: 0, reqMessage: 0, reqControl: 0, replyControl: 0, reqTunnel: 0 };
   client = { reqCall: 0, reqMessage: 0, reqControl: 0, reqTunnel: 0 };
   timeouts = { call: 0, control: 0, traverse: 0 };
+  /** Read-only delegations granted and revokes completed by this node (every database). */
+  totalRoDelegations = 0;
+  totalRoRevokes = 0;
 
   countNode(op: number): void {
     this.nodePacketsRecv++;
@@ -70,7 +73,7 @@ export class DaemonStats {
       callLatency: zeroLatency(), childwriteLatency: zeroLatency(),
       numRecoveries: this.numRecoveries,
       statisticsStartTime: tv(this.start), statisticsCurrentTime: tv(now),
-      totalRoDelegations: 0, totalRoRevokes: 0,
+      totalRoDelegations: this.totalRoDelegations, totalRoRevokes: this.totalRoRevokes,
     };
   }
 }

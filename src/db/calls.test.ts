@@ -27,17 +27,21 @@ class SimCluster {
   clock = 1000;
   readonly timers: { at: number; fn: () => void }[] = [];
   tunables: Record<string, number> = {};
+  /** Node-statistics events each engine reported (CallHost.counted). */
+  readonly counted: string[][] = [];
 
   constructor(dir: string, readonly size: number, seed: number) {
     this.seed = seed;
     for (let pnn = 0; pnn < size; pnn++) {
       const db = LocalDb.open('sim.tdb', 'volatile', { pnn, dirs: { volatileDir: dir, persistentDir: dir, stateDir: dir }, mutexes: false, hashSize: 131 });
       const locks = new RecordLocks(() => db.tdb, (err) => { throw err; });
+      const counted: string[] = [];
+      this.counted.push(counted);
       const engine = new CallEngine({
         pnn, generation: () => this.generation, lmaster: (h) => h % size,
         send: (to, p) => this.enqueue(pnn, to, p), db: (id) => (id === db.id ? { db, locks } : undefined),
         hash: (k) => jenkinsHash(k), warn: () => {},
-        tunable: (n) => this.tunables[n], now: () => this.clock,
+        tunable: (n) => this.tunables[n], now: () => this.clock, counted: (e) => counted.push(e),
         later: (fn, ms) => { this.timers.push({ at: this.clock + ms, fn }); },
         // UPDATE_RECORD travels on the same ordered link as the packets.
         updateRecord: (to, dbId, key, value) => new Promise<boolean>((res) => {
@@ -319,6 +323,7 @@ describe('read-only delegations (simulated 3-node network, READONLY database)', 
     expect(sim.header(0, key)!.header).toMatchObject({ dmaster: 0, rsn, flags: RecordFlag.RO_HAVE_DELEGATIONS });
     expect(delegatesOf(sim.nodes[0]!.db.delegateBitmap(key))).toEqual([1, 2]);
     expect(sim.nodes[0]!.db.counters.roDelegations).toBe(2);
+    expect(sim.counted).toEqual([['roDelegation', 'roDelegation'], [], []]); // the node statistics see them too
     const sent = sim.sent.length;
     for (let i = 0; i < 3; i++) expect((await after(sim, fetch(sim, 1, true))).status).toBe(0);
     expect(sim.sent.length).toBe(sent); // answered from the local copy
@@ -336,6 +341,7 @@ describe('read-only delegations (simulated 3-node network, READONLY database)', 
     for (const pnn of [1, 2]) expect(sim.header(pnn, key)!.header).toMatchObject({ dmaster: 0, flags: 0 });
     expect(sim.nodes[0]!.db.delegateBitmap(key)).toBeUndefined();
     expect(sim.nodes[0]!.db.counters.roRevokes).toBe(1);
+    expect(sim.counted[0]!.filter((e) => e === 'roRevoke')).toHaveLength(1);
     sim.write(0, key, 'v2');
     const r = await after(sim, fetch(sim, 1, true));
     expect(decodeRecordValue(r.data)!.data.toString()).toBe('v2');

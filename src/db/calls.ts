@@ -54,6 +54,8 @@ export interface CallHost {
    * Without it a revoke completes at once (no delegate can be told).
    */
   updateRecord?(pnn: number, dbId: number, key: Buffer, value: Buffer): Promise<boolean>;
+  /** Told of each read-only delegation granted and each revoke completed here (node statistics). */
+  counted?(event: 'roDelegation' | 'roRevoke'): void;
 }
 
 /** Sticky-record state of one record on this node. */
@@ -440,6 +442,7 @@ export class CallEngine {
     }
     db.setDelegateBitmap(p.key, addDelegate(db.delegateBitmap(p.key), to));
     db.counters.roDelegations++;
+    this.host.counted?.('roDelegation');
     this.host.send(to, {
       operation: Operation.REPLY_CALL, generation: this.host.generation(), destnode: to, srcnode: me, reqid: p.reqid,
       status: 0, data: encodeRecordValue(delegateHeader(header, me), data),
@@ -478,6 +481,7 @@ export class CallEngine {
           if (cur.header.dmaster === me) store(db, key, afterRevokeHeader(cur.header), cur.data);
           db.setDelegateBitmap(key, undefined);
           db.counters.roRevokes++;
+          this.host.counted?.('roRevoke');
         }
         const replay = this.revoking.get(rk) ?? [];
         this.revoking.delete(rk);

@@ -56,7 +56,7 @@ interface Native {
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
   wipeAll: NativeFn; repack: NativeFn; getFlags: NativeFn; hashSize: NativeFn; freelistSize: NativeFn;
-  check: NativeFn; enableSeqnum: NativeFn; getSeqnum: NativeFn; transactionActive: NativeFn; robust: NativeFn; jenkins: NativeFn; free: NativeFn;
+  check: NativeFn; enableSeqnum: NativeFn; getSeqnum: NativeFn; transactionActive: NativeFn; robust: NativeFn; jenkins: NativeFn; free: NativeFn; mallocTrim: NativeFn;
 }
 
 let native: Native | undefined;
@@ -110,6 +110,7 @@ function lib(): Native {
     robust: f('bool tdb_runtime_check_for_robust_mutexes(void)'),
     jenkins: f('uint32_t tdb_jenkins_hash(TDB_DATA *key)'),
     free: libc.func('void free(void *ptr)') as NativeFn,
+    mallocTrim: libc.func('int malloc_trim(size_t pad)') as NativeFn,
   };
   return native;
 }
@@ -117,6 +118,15 @@ function lib(): Native {
 /** True when libtdb can use robust mutexes on this host (decides TDB_MUTEX_LOCKING). */
 export function robustMutexesSupported(): boolean {
   return Boolean(lib().robust());
+}
+
+/**
+ * Hands memory libc's malloc holds free back to the kernel (glibc malloc_trim):
+ * a big TDB transaction leaves megabytes of freed blocks in the process heap
+ * that would otherwise stay resident. Returns true when memory was released.
+ */
+export function releaseFreeMemory(): boolean {
+  return lib().mallocTrim(0) === 1;
 }
 
 /** TDB's jenkins lookup3 hash of `key` (hashlittle, initval 0), as libtdb computes it. */

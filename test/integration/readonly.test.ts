@@ -43,6 +43,13 @@ describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
     return Number(m![1]);
   };
 
+  /** A counter of `ctdb statistics` (node-wide, every database). */
+  const nodeStat = (pnn: number, name: string): number => {
+    const m = new RegExp(`^ ${name}\\s+(\\d+)$`, 'm').exec(ok(pnn, ['statistics']));
+    expect(m, `${name} in statistics`).not.toBeNull();
+    return Number(m![1]);
+  };
+
   beforeAll(async () => {
     c = new LocalCluster({ nodes: 3, firstOctet: 150 });
     c.startAll();
@@ -79,6 +86,8 @@ describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
     expect(cat[0]).toMatchObject({ dmaster: 0, data: 'v1' });
     expect(cat[0]!.flags).toContain('RO_HAVE_DELEGATIONS');
     expect(stat(0, 'db_ro_delegations')).toBe(2);
+    expect(nodeStat(0, 'total_ro_delegations')).toBe(2);
+    expect(nodeStat(0, 'total_ro_revokes')).toBe(0);
 
     // Repeated read-only reads on a delegate stay local: no call, no new delegation, nothing migrates.
     const cl = await CtdbClient.connect(resolvePaths(c.env(1)).socket);
@@ -95,6 +104,7 @@ describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
     // A writer on node 2 (itself a delegate): revoke, then the record migrates to node 2.
     ok(2, ['writekey', 'ro.tdb', 'k1', 'v2']);
     expect(stat(0, 'db_ro_revokes')).toBe(1);
+    expect(nodeStat(0, 'total_ro_revokes')).toBe(1);
     const w = local(2, 'k1')!;
     expect(w).toMatchObject({ dmaster: 2, data: 'v2' });
     expect(w.rsn).toBeGreaterThan(rsn + 1n);
@@ -110,6 +120,12 @@ describe.skipIf(!built)('read-only delegations (3 nodes)', () => {
     // A write on the dmaster itself revokes too; a plain readkey then migrates the record as before.
     ok(2, ['writekey', 'ro.tdb', 'k1', 'v3']);
     expect(stat(2, 'db_ro_revokes')).toBe(1);
+    expect(nodeStat(2, 'total_ro_delegations')).toBe(2);
+    expect(nodeStat(2, 'total_ro_revokes')).toBe(1);
+    // statisticsreset clears the node counters; the per-database ones stay.
+    ok(2, ['statisticsreset']);
+    expect(nodeStat(2, 'total_ro_delegations')).toBe(0);
+    expect(stat(2, 'db_ro_delegations')).toBe(2);
     expect(ok(1, ['readkey', 'ro.tdb', 'k1'])).toBe('Data: size:2 ptr:[v3]\n');
     expect(local(1, 'k1')).toMatchObject({ dmaster: 1, data: 'v3' });
   }, 120_000);
