@@ -69,6 +69,9 @@ interface ForwardedControl {
   timer: NodeJS.Timeout;
 }
 
+/** How long a takeover-run request (`ctdb ipreallocate`, reloadnodes) waits for a running recovery to end. */
+const TAKEOVER_REQUEST_WAIT_MS = 30_000;
+
 /**
  * The core daemon: node transport, client socket, membership, election,
  * leader loop and controls. Decisions live in src/cluster; this class wires
@@ -585,11 +588,20 @@ export class Ctdbd {
     if (!this.election.isLeader(Date.now())) return;
     let req;
     try { req = decodeSrvidMessage(new Reader(data)); } catch { return; }
-    void this.takeoverRun().then((result) => {
+    // As CTDB's leader does, a request that arrives during a recovery is served after it.
+    void this.untilRecovered(TAKEOVER_REQUEST_WAIT_MS).then(() => this.takeoverRun()).then((result) => {
       if (req.srvid === 0n) return;
       const b = Buffer.alloc(4); b.writeInt32LE(result);
       this.sendMessage(req.pnn, req.srvid, b);
     });
+  }
+
+  /** Resolves once no recovery is running or pending here (recovery mode NORMAL), or after `ms`. */
+  private async untilRecovered(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while ((this.inRecovery || this.recmode !== RecMode.NORMAL) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /**
