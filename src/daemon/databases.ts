@@ -309,7 +309,7 @@ export class Databases {
     reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
     reg(Opcode.TRAVERSE_DATA, (req) => { this.traverseData(req.data); return ok(); });
     reg(Opcode.TRANS3_COMMIT, (req) => this.trans3Commit(req));
-    reg(Opcode.UPDATE_RECORD, async (req) => {
+    reg(Opcode.UPDATE_RECORD, async (req, client) => {
       const buf = viewRecBuffer(req.data);
       const e = this.byId.get(buf.dbId);
       if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
@@ -323,6 +323,11 @@ export class Databases {
       }
       // A commit is applied only in normal mode: a node in recovery (frozen or not yet) refuses it.
       if (d.recmode === RecMode.ACTIVE) return fail(`database ${e.db.name} is in recovery`);
+      // ... and only from a node of our generation: a node that missed a recovery (SIGSTOPped,
+      // partitioned) must not push a commit based on its stale copy into the recovered one.
+      if (!client && req.generation !== d.vnnmap.generation) {
+        return fail(`commit on ${e.db.name} from node ${req.srcnode} of generation ${req.generation}, ours is ${d.vnnmap.generation}`);
+      }
       applyCommit(e.db, buf.records);
       return ok();
     });

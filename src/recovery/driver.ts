@@ -165,7 +165,7 @@ export class RecoveryRun {
       const versions = replies.map((s) => ({ seqnum: s.readBigUInt64LE(0), epoch: s.length >= 16 ? Number(s.readBigUInt64LE(8)) : 0 }));
       const best = pickPersistentSource(versions);
       epoch = Math.max(...versions.map((v) => v.epoch)) + 1;
-      this.o.log.debug({ db: db.name, nodes, versions: versions.map((v) => `${v.epoch}/${v.seqnum}`), source: nodes[best], epoch }, 'persistent source chosen');
+      this.o.log.info({ db: db.name, nodes, versions: versions.map((v) => `${v.epoch}/${v.seqnum}`), source: nodes[best], epoch }, 'persistent source chosen');
       sources = [nodes[best]!];
     } else if (persistent) {
       // Replicated databases have no sequence number: any copy will do.

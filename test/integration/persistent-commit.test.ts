@@ -28,8 +28,8 @@ describe.skipIf(!built)('persistent commits survive recovery (3 nodes)', () => {
   let cl: LocalCluster;
   const socket = (pnn: number): string => join(cl.base(pnn), 'run', 'ctdbd.socket');
 
-  /** Every node in `nodes` in NORMAL mode on one generation. */
-  const settled = (nodes: number[]): Promise<boolean> => cl.waitFor(async () => {
+  /** Every node in `nodes` in NORMAL mode on one generation (other than `before`). */
+  const settled = (nodes: number[], before?: number): Promise<boolean> => cl.waitFor(async () => {
     const gens = new Set<number>();
     for (const pnn of nodes) {
       const c = await CtdbClient.connect(socket(pnn)).catch(() => undefined);
@@ -39,8 +39,12 @@ describe.skipIf(!built)('persistent commits survive recovery (3 nodes)', () => {
         gens.add((await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation);
       } catch { return false; } finally { c.close(); }
     }
-    return gens.size === 1;
+    return gens.size === 1 && !gens.has(before ?? -1);
   }, 90_000, 200);
+  const generation = async (pnn: number): Promise<number> => {
+    const c = await CtdbClient.connect(socket(pnn));
+    try { return (await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation; } finally { c.close(); }
+  };
 
   const seqnum = (pnn: number): number => {
     const r = cl.ctdb(pnn, ['getdbseqnum', DB]);
@@ -78,16 +82,18 @@ describe.skipIf(!built)('persistent commits survive recovery (3 nodes)', () => {
     expect(seqnum(0)).toBe(base + 5);
 
     // Node 0 leaves; nodes 1 and 2 recover without it and acknowledge a commit.
+    const g1 = await generation(1);
     expect(cl.ctdb(0, ['stop']).code).toBe(0);
-    expect(await settled([1, 2])).toBe(true);
+    expect(await settled([1, 2], g1)).toBe(true);
     const acked = cl.ctdb(1, ['pstore', DB, 'during', 'acked-2']);
     expect(acked.code, acked.stderr).toBe(0);
     expect(seqnum(1)).toBe(base + 1);
     expect(seqnum(0)).toBe(base + 5);
 
     // Node 0 comes back with the higher seqnum; the recovery that takes it in must keep the acknowledged write.
+    const g2 = await generation(1);
     expect(cl.ctdb(0, ['continue']).code).toBe(0);
-    expect(await settled([0, 1, 2])).toBe(true);
+    expect(await settled([0, 1, 2], g2)).toBe(true);
     for (const pnn of [0, 1, 2]) {
       expect(pfetch(pnn, 'before')).toBe('acked-1');
       expect(pfetch(pnn, 'during')).toBe('acked-2');
