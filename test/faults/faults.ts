@@ -190,7 +190,9 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const n = o.nodes ?? 3;
   const log = o.log ?? (() => {});
   // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
-  const banTunable = o.diskfull ? 'RecoveryBanPeriod=5\n' : '';
+  // CTDB_FAULTS_BAN_PERIOD=default keeps the daemon's default (300 s), to replay ban-related hangs.
+  const banPeriod = process.env.CTDB_FAULTS_BAN_PERIOD ?? '5';
+  const banTunable = o.diskfull && banPeriod !== 'default' ? `RecoveryBanPeriod=${Number(banPeriod) || 5}\n` : '';
   const keep = process.env.CTDB_FAULTS_KEEP === '1';
   const nc = o.netns ? new FaultNetnsCluster(n, NETNS_PUBLIC_IPS, { lock: true }) : undefined;
   const c: FaultCluster = nc ?? (o.lock
