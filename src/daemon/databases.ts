@@ -299,7 +299,11 @@ export class Databases {
     reg(Opcode.UPDATE_SEQNUM, (req) => { this.entry(req.data); return ok(); });
     reg(Opcode.GET_DB_SEQNUM, (req) => {
       const { db } = this.entry(req.data);
-      const w = new Writer(8); w.u64(readSeqnum(db));
+      // The pad word after the db id is 0 from CTDB's tools (8-byte reply); our recovery helper
+      // sets it to 1 to get the recovery epoch too (see SEQNUM_EPOCH_OFFSET).
+      const withEpoch = req.data.length >= 8 && req.data.readUInt32LE(4) === 1;
+      const w = new Writer(withEpoch ? 16 : 8); w.u64(readSeqnum(db));
+      if (withEpoch) w.u64(BigInt(readEpoch(db)));
       return ok(w.finish());
     });
     reg(Opcode.DB_DETACH, (req) => {
@@ -317,7 +321,7 @@ export class Databases {
     reg(Opcode.TRAVERSE_ALL_EXT, (req) => { this.traverseAll(req); return ok(); });
     reg(Opcode.TRAVERSE_DATA, (req) => { this.traverseData(req.data); return ok(); });
     reg(Opcode.TRANS3_COMMIT, (req) => this.trans3Commit(req));
-    reg(Opcode.UPDATE_RECORD, async (req) => {
+    reg(Opcode.UPDATE_RECORD, async (req, client) => {
       const buf = viewRecBuffer(req.data);
       const e = this.byId.get(buf.dbId);
       if (!e) return fail(`unknown database ${hex8(buf.dbId)}`);
@@ -329,7 +333,14 @@ export class Databases {
         })));
         return applied.every(Boolean) ? ok() : fail(`revoke on ${e.db.name} not applied`);
       }
-      applyRecords(e.db, buf.records);
+      // A commit is applied only in normal mode: a node in recovery (frozen or not yet) refuses it.
+      if (d.recmode === RecMode.ACTIVE) return fail(`database ${e.db.name} is in recovery`);
+      // ... and only from a node of our generation: a node that missed a recovery (SIGSTOPped,
+      // partitioned) must not push a commit based on its stale copy into the recovered one.
+      if (!client && req.generation !== d.vnnmap.generation) {
+        return fail(`commit on ${e.db.name} from node ${req.srcnode} of generation ${req.generation}, ours is ${d.vnnmap.generation}`);
+      }
+      applyCommit(e.db, buf.records);
       return ok();
     });
     // Recovery and restoredb.
@@ -495,18 +506,26 @@ export class Databases {
     for (const r of buf.records) {
       if (r.data.length < LTDB_HEADER_SIZE) return fail(`record of ${r.data.length} bytes has no ltdb header`);
     }
+    const generation = d.vnnmap.generation;
     const others = d.membership.activeNodes().filter((p) => p !== d.pnn);
     const timeout = Math.max(1, d.tunable('ControlTimeout') || 60) * 1000;
     // Every node applies the whole batch in one TDB transaction (or nothing of it). The local
     // commit runs while the other nodes work on theirs.
     const remote = Promise.all(others.map((pnn) => d.sendControl(pnn, Opcode.UPDATE_RECORD, req.data, timeout)));
     let localError: unknown;
-    try { applyRecords(e.db, buf.records); } catch (err) { localError = err; }
+    try { applyCommit(e.db, buf.records); } catch (err) { localError = err; }
     const results = await remote;
     const bad = results.map((r, i) => ({ r, pnn: others[i]! })).filter((x) => x.r.status !== 0).map((x) => x.pnn);
     if (localError !== undefined) bad.unshift(d.pnn);
+    // A recovery that started meanwhile may not have seen this batch everywhere: never acknowledge it.
+    if (bad.length === 0 && (d.vnnmap.generation !== generation || d.recmode !== RecMode.NORMAL)) {
+      d.log.warn({ db: e.db.name, generation, now: d.vnnmap.generation }, 'recovery started during a persistent commit; reporting it failed');
+      return fail(`commit on ${e.db.name} overlapped a recovery`);
+    }
     if (bad.length > 0) {
-      // The copies now differ: recovery copies the database from the node with the highest sequence number.
+      // The copies now differ. The batch stays where it was applied (it may survive recovery,
+      // the client was told it failed); recovery picks the copy with the highest (epoch, seqnum),
+      // so residue of a failed commit on a node left out of a later recovery never wins.
       d.log.error({ db: e.db.name, nodes: bad, err: localError }, 'persistent commit failed on some nodes; forcing recovery');
       d.recmode = RecMode.ACTIVE;
       return fail(`commit on ${e.db.name} failed on node(s) ${bad.join(',')}`);
@@ -583,6 +602,40 @@ export function applyRecords(db: LocalDb, records: RecData[]): void {
   } finally {
     if (bytes >= RELEASE_AFTER_BYTES) releaseMemorySoon();
   }
+}
+
+/**
+ * Where the recovery epoch of a persistent database lives: the ltdb header's
+ * reserved word of its `__db_sequence_number__` record. Every successful
+ * recovery writes max(epoch of the participants) + 1 on every active node, in
+ * the same transaction as the recovered records; client commits keep it.
+ * Recovery copies the database from the node with the highest epoch, then the
+ * highest seqnum. Every acknowledged commit reached every active node of its
+ * generation, and a node left out of the last recovery has an older epoch,
+ * so the extra seqnum of failed commits applied only there cannot win.
+ */
+export const SEQNUM_EPOCH_OFFSET = 12;
+
+/** The recovery epoch of a persistent database (0 when it has none). */
+export function readEpoch(db: LocalDb): number {
+  const v = db.tdb.fetch(SEQNUM_KEY);
+  return v && v.length >= LTDB_HEADER_SIZE ? v.readUInt32LE(SEQNUM_EPOCH_OFFSET) : 0;
+}
+
+/**
+ * Applies a client commit batch (TRANS3_COMMIT / UPDATE_RECORD): as
+ * applyRecords, but the sequence number record keeps this node's recovery
+ * epoch (clients write 0 there); only recovery changes the epoch.
+ */
+export function applyCommit(db: LocalDb, records: RecData[]): void {
+  const epoch = readEpoch(db);
+  if (epoch === 0) { applyRecords(db, records); return; }
+  applyRecords(db, records.map((r) => {
+    if (!r.key.equals(SEQNUM_KEY) || r.data.length < LTDB_HEADER_SIZE) return r;
+    const data = Buffer.from(r.data);
+    data.writeUInt32LE(epoch, SEQNUM_EPOCH_OFFSET);
+    return { ...r, data };
+  }));
 }
 
 /** The sequence number of a database (0 when it has none). */

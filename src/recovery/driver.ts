@@ -157,17 +157,25 @@ export class RecoveryRun {
 
     const recdb = new RecoveryDb(persistent, this.o.leader);
     let sources: number[];
-    if (persistent) {
-      const w = new Writer(8); w.u32(db.dbId).u32(0);
-      const seqs = await this.all(nodes, Opcode.GET_DB_SEQNUM, w.finish());
-      let best = 0;
-      seqs.forEach((s, i) => { if (s.readBigUInt64LE(0) > seqs[best]!.readBigUInt64LE(0)) best = i; });
+    let epoch: number | undefined;
+    if (persistent && (db.flags & DbFlag.PERSISTENT) !== 0) {
+      // Pad word 1: the reply carries the recovery epoch after the seqnum (see pickPersistentSource).
+      const w = new Writer(8); w.u32(db.dbId).u32(1);
+      const replies = await this.all(nodes, Opcode.GET_DB_SEQNUM, w.finish());
+      const versions = replies.map((s) => ({ seqnum: s.readBigUInt64LE(0), epoch: s.length >= 16 ? Number(s.readBigUInt64LE(8)) : 0 }));
+      const best = pickPersistentSource(versions);
+      epoch = Math.max(...versions.map((v) => v.epoch)) + 1;
+      this.o.log.info({ db: db.name, nodes, versions: versions.map((v) => `${v.epoch}/${v.seqnum}`), source: nodes[best], epoch }, 'persistent source chosen');
       sources = [nodes[best]!];
+    } else if (persistent) {
+      // Replicated databases have no sequence number: any copy will do.
+      sources = [nodes[0]!];
     } else {
       const skip = new Set(this.o.noPull ?? []);
       sources = nodes.filter((p) => !skip.has(p));
     }
     await Promise.all(sources.map((pnn) => this.pull(db, pnn, recdb)));
+    if (epoch !== undefined) stampEpoch(recdb, epoch);
 
     await this.all(nodes, Opcode.WIPE_DATABASE, transdb);
     const pushed = await this.push(db, recdb);
@@ -221,4 +229,35 @@ export class RecoveryRun {
     });
     return sent;
   }
+}
+
+/** The sequence number record of a persistent database (key with its NUL). */
+const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
+/** Offset of the recovery epoch in that record's ltdb header (its reserved word). */
+const EPOCH_OFFSET = 12;
+
+/**
+ * Which node a persistent database is copied from: the highest recovery
+ * epoch, then the highest seqnum, then the first in node order. A node that
+ * missed the last recovery has a lower epoch and never wins, whatever
+ * seqnum failed commits left on it; within one epoch every acknowledged
+ * commit reached every node, so the highest seqnum holds them all.
+ */
+export function pickPersistentSource(versions: Array<{ seqnum: bigint; epoch: number }>): number {
+  let best = 0;
+  versions.forEach((v, i) => {
+    const b = versions[best]!;
+    if (v.epoch > b.epoch || (v.epoch === b.epoch && v.seqnum > b.seqnum)) best = i;
+  });
+  return best;
+}
+
+/** Writes `epoch` into the sequence number record to push (created with seqnum 0 when absent). */
+export function stampEpoch(recdb: RecoveryDb, epoch: number): void {
+  const cur = recdb.get(SEQNUM_KEY);
+  let value: Buffer;
+  if (cur && cur.value.length >= 24) value = Buffer.from(cur.value);
+  else { value = Buffer.alloc(32); }
+  value.writeUInt32LE(epoch >>> 0, EPOCH_OFFSET);
+  recdb.set(SEQNUM_KEY, value);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordFlag } from '../protocol/constants.js';
 import { decodeRecBuffer, joinLtdb, splitLtdb } from '../protocol/payloads.js';
 import { Reader } from '../protocol/buffer.js';
+import { pickPersistentSource, stampEpoch } from './driver.js';
 import { RecoveryDb, forEachRecord, incomingWins, packRecBuffers } from './merge.js';
 
 const val = (rsn: number, dmaster: number, data = 'x', flags = 0): Buffer =>
@@ -79,5 +80,34 @@ describe('packRecBuffers / forEachRecord', () => {
     expect(() => forEachRecord(b!.buf.subarray(0, b!.buf.length - 3), 1, () => {})).toThrow();
     const bad = Buffer.from(b!.buf); bad.writeUInt32LE(5, 8);
     expect(() => forEachRecord(bad, 1, () => {})).toThrow(/does not fit/);
+  });
+});
+
+describe('pickPersistentSource', () => {
+  it.each([
+    { name: 'highest seqnum in one epoch', v: [[1, 3n], [1, 5n], [1, 4n]], best: 1 },
+    { name: 'ties go to node order', v: [[2, 5n], [2, 5n]], best: 0 },
+    { name: 'a newer epoch beats a higher seqnum', v: [[1, 9n], [2, 4n], [2, 3n]], best: 1 },
+    { name: 'nodes without an epoch lose to one with', v: [[0, 7n], [1, 1n]], best: 1 },
+  ])('$name', ({ v, best }) => {
+    expect(pickPersistentSource(v.map(([epoch, seqnum]) => ({ epoch: epoch as number, seqnum: seqnum as bigint })))).toBe(best);
+  });
+});
+
+describe('stampEpoch', () => {
+  it('sets the epoch in the sequence number record, keeping its seqnum', () => {
+    const key = Buffer.from('__db_sequence_number__\0', 'latin1');
+    const db = new RecoveryDb(true, 0);
+    const v = Buffer.alloc(32); v.writeBigUInt64LE(3n, 0); v.writeBigUInt64LE(42n, 24);
+    db.add(key, v);
+    stampEpoch(db, 7);
+    const got = db.get(key)!.value;
+    expect([got.readUInt32LE(12), got.readBigUInt64LE(24), got.readBigUInt64LE(0)]).toEqual([7, 42n, 3n]);
+  });
+  it('creates the record (seqnum 0) when the database has none', () => {
+    const db = new RecoveryDb(true, 0);
+    stampEpoch(db, 2);
+    const got = db.get(Buffer.from('__db_sequence_number__\0', 'latin1'))!.value;
+    expect([got.length, got.readUInt32LE(12), got.readBigUInt64LE(24)]).toEqual([32, 2, 0n]);
   });
 });

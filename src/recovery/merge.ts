@@ -50,6 +50,9 @@ export class RecoveryDb {
     return true;
   }
 
+  /** Replaces the kept copy of `key` unconditionally (the driver stamps the recovery epoch). */
+  set(key: Buffer, value: Buffer): void { this.records.set(key.toString('latin1'), { key, value }); }
+
   /** The kept copy of `key`, if any. */
   get(key: Buffer): MergedRecord | undefined { return this.records.get(key.toString('latin1')); }
 

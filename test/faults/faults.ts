@@ -11,13 +11,14 @@
  * value for every record, no zombie is left and (netns) every public
  * address is on exactly one node.
  *
- * Known loss (found by the partition rounds, not fixed here): a persistent
- * commit that fails part-way is still applied on the nodes that answered
- * and raises their sequence number; the partitioned side may commit on its
- * own meanwhile (the leader holding the cluster lock recovers alone). After
- * healing, recovery copies the database with the highest sequence number
- * and breaks a tie by node order, so a commit acknowledged on one side can
- * be replaced by a copy holding a write that was reported as failed. Replay:
+ * Found by these rounds and fixed (issue #9): a persistent commit that
+ * fails part-way stays applied on the nodes it reached and raises their
+ * sequence number; a node left out of the next recovery (SIGSTOPped, or
+ * partitioned while the lock holder recovered alone) could then win the
+ * seqnum contest on rejoining and replace commits acknowledged meanwhile.
+ * Recovery now ranks copies by (recovery epoch, seqnum) and a commit from
+ * another generation is refused (ctdb-databases(7), commit rule). Replays:
+ * `npx tsx test/faults/run.ts --netns --rounds 8 --seed 2027` (round 5),
  * `npm run faults -- --netns --rounds 3 --faults partition`.
  */
 import { spawnSync } from 'node:child_process';
@@ -189,7 +190,9 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultSummary> 
   const n = o.nodes ?? 3;
   const log = o.log ?? (() => {});
   // A node that fails recovery on a full disk is banned (RecoveryBanPeriod): keep that short.
-  const banTunable = o.diskfull ? 'RecoveryBanPeriod=5\n' : '';
+  // CTDB_FAULTS_BAN_PERIOD=default keeps the daemon's default (300 s), to replay ban-related hangs.
+  const banPeriod = process.env.CTDB_FAULTS_BAN_PERIOD ?? '5';
+  const banTunable = o.diskfull && banPeriod !== 'default' ? `RecoveryBanPeriod=${Number(banPeriod) || 5}\n` : '';
   const keep = process.env.CTDB_FAULTS_KEEP === '1';
   const nc = o.netns ? new FaultNetnsCluster(n, NETNS_PUBLIC_IPS, { lock: true }) : undefined;
   const c: FaultCluster = nc ?? (o.lock

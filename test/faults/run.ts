@@ -7,6 +7,8 @@
  * folder; 'diskfull' fills one), --netns (root: nodes in network namespaces
  * with public addresses and a cluster lock; 'partition' takes a node's link
  * down; addresses hosted twice or nowhere are counted after each round).
+ * CTDB_FAULTS_BAN_PERIOD=default (or seconds) sets the RecoveryBanPeriod of
+ * --diskfull runs (5 s unless set).
  * Prints one line per round and the totals; exit 1 on any lost or diverged
  * record, zombie, duplicate or unhosted address, diskfull misbehaviour or
  * cluster that did not recover.
