@@ -25,3 +25,43 @@ describe('TdbFile key walk (firstKey / nextKey)', () => {
     } finally { t.close(); }
   });
 });
+
+describe('TdbFile chain walk (walkChains)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdb-chains-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('visits every record once with its key and data, in resumable chain slices', () => {
+    const t = TdbFile.open(join(dir, 'c.tdb'), { hashSize: 13 });
+    try {
+      const want = new Map(Array.from({ length: 300 }, (_, i) => [`key-${i}`, 'x'.repeat(i % 7) + `value-${i}`]));
+      want.set('', 'empty key');
+      want.set('empty value', '');
+      for (const [k, v] of want) t.store(Buffer.from(k), Buffer.from(v));
+      t.delete(Buffer.from('key-5')); want.delete('key-5');
+      const seen = new Map<string, string>();
+      let slices = 0;
+      for (let chain = 0; chain < t.hashSize; slices++) {
+        let budget = 3;
+        chain = t.walkChains(chain, (kv, klen) => {
+          const s = Buffer.from(kv).toString();
+          expect(seen.has(s.slice(0, klen))).toBe(false);
+          seen.set(s.slice(0, klen), s.slice(klen));
+        }, () => budget-- > 0);
+      }
+      expect(slices).toBe(5);
+      expect(seen).toEqual(want);
+      expect(t.walkChains(t.hashSize, () => {}, () => true)).toBe(13);
+    } finally { t.close(); }
+  });
+
+  it('rethrows an exception from the callback and stops the walk', () => {
+    const t = TdbFile.open(join(dir, 'd.tdb'), { hashSize: 3 });
+    try {
+      for (let i = 0; i < 20; i++) t.store(Buffer.from(`k${i}`), Buffer.from('v'));
+      let calls = 0;
+      expect(() => t.walkChains(0, () => { calls++; throw new Error('stop here'); }, () => true)).toThrow('stop here');
+      expect(calls).toBe(1);
+      expect(t.fetch(Buffer.from('k1'))?.toString()).toBe('v'); // chain lock released
+    } finally { t.close(); }
+  });
+});

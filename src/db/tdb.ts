@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
+  store: NativeFn; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -60,6 +60,7 @@ interface Native {
 }
 
 let native: Native | undefined;
+let traverseFuncType: unknown;
 
 /** Loads libtdb once; throws ENOENT naming the package when it is missing. */
 function lib(): Native {
@@ -73,7 +74,7 @@ function lib(): Native {
   }
   koffi.struct('TDB_DATA', { dptr: 'void *', dsize: 'size_t' });
   koffi.opaque('tdb_context');
-  koffi.proto('int tdb_traverse_func(tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *priv)');
+  traverseFuncType = koffi.proto('int tdb_traverse_func(tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *priv)');
   const f = (decl: string): NativeFn => tdb.func(decl) as NativeFn;
   native = {
     openEx: f('tdb_context *tdb_open_ex(const char *name, int hash_size, int tdb_flags, int open_flags, uint32_t mode, void *log_ctx, void *hash_fn)'),
@@ -86,6 +87,7 @@ function lib(): Native {
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
     traverse: f('int tdb_traverse(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
     traverseRead: f('int tdb_traverse_read(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
+    traverseChain: f('int tdb_traverse_chain(tdb_context *tdb, unsigned int chain, tdb_traverse_func *fn, void *priv)'),
     firstkey: f('TDB_DATA tdb_firstkey(tdb_context *tdb)'),
     nextkey: f('TDB_DATA tdb_nextkey(tdb_context *tdb, TDB_DATA oldkey)'),
     transactionStart: f('int tdb_transaction_start(tdb_context *tdb)'),
@@ -310,6 +312,41 @@ export class TdbFile {
     const out: Buffer[] = [];
     this.traverse((k) => { out.push(k); }, { readOnly: true });
     return out;
+  }
+
+  /**
+   * Walks whole hash chains (tdb_traverse_chain), `from` first, for as long
+   * as `more()` (asked before each chain) says so. `fn` gets each live
+   * record as one view of its key bytes followed by its data bytes (libtdb
+   * keeps them contiguous) and the key length: the view is valid only during
+   * the call, so copy what you keep. No Buffer is made per record, which makes
+   * this the cheap way to read a big database in slices: resume with the
+   * returned chain, which is {@link hashSize} once every chain was walked.
+   * Each chain is read under its chain lock (free when the database is
+   * locked with {@link lockAll}). Exceptions from `fn` stop the walk and are
+   * rethrown.
+   */
+  walkChains(from: number, fn: (keyAndData: Uint8Array, keyLen: number) => void, more: () => boolean): number {
+    const n = lib();
+    const h = this.idle('traverse_chain');
+    const chains = this.hashSize;
+    let thrown: { err: unknown } | undefined;
+    const cb = koffi.register((_t: Ptr, k: TdbData, d: TdbData): number => {
+      try {
+        const klen = Number(k.dsize); const total = klen + Number(d.dsize);
+        fn(total === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(k.dptr ?? d.dptr, total)), klen);
+        return 0;
+      } catch (err) { thrown = { err }; return 1; }
+    }, koffi.pointer(traverseFuncType as never));
+    let chain = from;
+    try {
+      for (; chain < chains && more(); chain++) {
+        const rc: number = n.traverseChain(h, chain, cb, null);
+        if (thrown) throw thrown.err;
+        if (rc < 0) throw this.failure('traverse_chain');
+      }
+    } finally { koffi.unregister(cb); }
+    return chain;
   }
 
   /**
