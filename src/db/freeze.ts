@@ -212,7 +212,7 @@ export class FreezeState {
           const flags = b.readUInt32LE(v + 16);
           if ((flags & RO_FLAGS) !== 0) b.writeUInt32LE((flags & ~RO_FLAGS) >>> 0, v + 16);
         }
-        tdb.store(key, value);
+        tdb.storeReplace(key, value);
       }
     }
     return true;
