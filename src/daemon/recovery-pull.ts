@@ -48,7 +48,7 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
   }
   // Records go straight from libtdb's memory into the outgoing rec_buffer
   // (rec_data is length, reqid, key length, data length, then key and data,
-  // which libtdb keeps contiguous): one copy per record, no Buffer each.
+  // which libtdb keeps contiguous): one copy per record, by memcpy where the platform allows.
   let buf = Buffer.allocUnsafe(PULL_CHUNK + 64 * 1024);
   let off = 8; let inBuf = 0; let count = 0;
   const flush = (): void => {
@@ -58,10 +58,12 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
     buf = Buffer.allocUnsafe(PULL_CHUNK + 64 * 1024);
     off = 8; inBuf = 0;
   };
-  const add = (kv: Uint8Array, keyLen: number): void => {
-    const dataLen = kv.length - keyLen;
-    if (dataLen < LTDB_HEADER_SIZE) return;
-    const len = 16 + kv.length;
+  // Room for each record's rec_data in the buffer; its key and data bytes are copied in by the walk.
+  let pending = 0;
+  const place = (keyLen: number, dataLen: number): Buffer | undefined => {
+    if (pending > 0) { off += pending; inBuf++; count++; pending = 0; if (off >= PULL_CHUNK) flush(); }
+    if (dataLen < LTDB_HEADER_SIZE) return undefined;
+    const len = 16 + keyLen + dataLen;
     if (off + len > buf.length) {
       if (inBuf > 0) flush();
       if (off + len > buf.length) buf = Buffer.allocUnsafe(off + len);
@@ -70,16 +72,16 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
     buf.writeUInt32LE(0, off + 4);
     buf.writeUInt32LE(keyLen, off + 8);
     buf.writeUInt32LE(dataLen, off + 12);
-    buf.set(kv, off + 16);
-    off += len; inBuf++; count++;
-    if (off >= PULL_CHUNK) flush();
+    pending = len;
+    return buf.subarray(off + 16, off + len);
   };
   // Whole hash chains per time slice, the event loop free in between: a big
   // database must not hold up keepalives and controls while it is read.
   const chains = db.tdb.hashSize;
   for (let chain = 0; chain < chains;) {
     const sliceEnd = performance.now() + SLICE_MS;
-    chain = db.tdb.walkChains(chain, add, () => performance.now() < sliceEnd);
+    chain = db.tdb.copyChains(chain, place, () => performance.now() < sliceEnd);
+    if (pending > 0) { off += pending; inBuf++; count++; pending = 0; }
     if (chain < chains) await yieldToLoop();
   }
   if (inBuf > 0 || count === 0) flush();

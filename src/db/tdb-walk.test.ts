@@ -65,3 +65,41 @@ describe('TdbFile chain walk (walkChains)', () => {
     } finally { t.close(); }
   });
 });
+
+describe('TdbFile chain copy (copyChains)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdb-copy-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copies every chosen record\'s key and data where asked, in resumable slices', () => {
+    const t = TdbFile.open(join(dir, 'e.tdb'), { hashSize: 11 });
+    try {
+      const want = new Map(Array.from({ length: 200 }, (_, i) => [`key-${i}`, 'v'.repeat(i % 9) + `-${i}`]));
+      want.set('skip-me-please', 'x');
+      for (const [k, v] of want) t.store(Buffer.from(k), Buffer.from(v));
+      want.delete('skip-me-please');
+      const out = Buffer.alloc(20_000);
+      let off = 0;
+      const spans: Array<[number, number, number]> = [];
+      for (let chain = 0; chain < t.hashSize;) {
+        let budget = 4;
+        chain = t.copyChains(chain, (klen, dlen) => {
+          if (klen === 14) return undefined; // 'skip-me-please'
+          spans.push([off, klen, dlen]);
+          const dst = out.subarray(off, off + klen + dlen);
+          off += klen + dlen;
+          return dst;
+        }, () => budget-- > 0);
+      }
+      const seen = new Map(spans.map(([o, kl, dl]) => [out.toString('utf8', o, o + kl), out.toString('utf8', o + kl, o + kl + dl)]));
+      expect(seen).toEqual(want);
+    } finally { t.close(); }
+  });
+
+  it('refuses a target too small for the record', () => {
+    const t = TdbFile.open(join(dir, 'f.tdb'), { hashSize: 3 });
+    try {
+      t.store(Buffer.from('key'), Buffer.from('value'));
+      expect(() => t.copyChains(0, () => Buffer.alloc(4), () => true)).toThrow(/4-byte target for a 8-byte record/);
+    } finally { t.close(); }
+  });
+});

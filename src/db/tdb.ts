@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; storeFlat: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
+  store: NativeFn; storeFlat: NativeFn | undefined; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -62,6 +62,7 @@ interface Native {
 let native: Native | undefined;
 let traverseFuncType: unknown;
 let chainFuncType: unknown;
+let chainAddrFuncType: unknown;
 
 /** Loads libtdb once; throws ENOENT naming the package when it is missing. */
 function lib(): Native {
@@ -84,6 +85,8 @@ function lib(): Native {
   const flat = process.arch === 'x64' || process.arch === 'arm64';
   if (flat) {
     chainFuncType = koffi.proto('int tdb_chain_flat_func(void *tdb, void *kptr, size_t ksize, void *dptr, size_t dsize, void *priv)');
+    // The same with addresses as plain integers: no pointer object per record, the bytes copied by memcpy.
+    chainAddrFuncType = koffi.proto('int tdb_chain_addr_func(void *tdb, uintptr_t kptr, size_t ksize, uintptr_t dptr, size_t dsize, void *priv)');
   }
   native = {
     openEx: f('tdb_context *tdb_open_ex(const char *name, int hash_size, int tdb_flags, int open_flags, uint32_t mode, void *log_ctx, void *hash_fn)'),
@@ -92,6 +95,8 @@ function lib(): Native {
     errorstr: f('const char *tdb_errorstr(tdb_context *tdb)'),
     fetch: f('TDB_DATA tdb_fetch(tdb_context *tdb, TDB_DATA key)'),
     store: f('int tdb_store(tdb_context *tdb, TDB_DATA key, TDB_DATA dbuf, int flag)'),
+    traverseChainAddr: flat ? tdb.func('tdb_traverse_chain', 'int', ['tdb_context *', 'unsigned int', koffi.pointer(chainAddrFuncType as never), 'void *']) as NativeFn : undefined,
+    memcpyFrom: flat ? libc.func('memcpy', 'void *', ['void *', 'uintptr_t', 'size_t']) as NativeFn : undefined,
     storeFlat: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'void *', 'size_t', 'void *', 'size_t', 'int']) as NativeFn : undefined,
     del: f('int tdb_delete(tdb_context *tdb, TDB_DATA key)'),
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
@@ -327,6 +332,54 @@ export class TdbFile {
   /** The key after `key` in the walk started by {@link firstKey}; undefined at the end. */
   nextKey(key: Buffer): Buffer | undefined {
     return this.walkResult(lib().nextkey(this.idle('nextkey'), datum(key)), 'nextkey');
+  }
+
+  /**
+   * {@link walkChains} that copies instead of lending views: for each live
+   * record `place(keyLen, dataLen)` returns where its key bytes followed by
+   * its data bytes go (a Buffer of at least keyLen + dataLen bytes, EINVAL
+   * otherwise), or undefined to skip it. Where the platform allows, the
+   * bytes go by one memcpy without any object made per record.
+   */
+  copyChains(from: number, place: (keyLen: number, dataLen: number) => Buffer | undefined, more: () => boolean): number {
+    const n = lib();
+    const put = (dst: Buffer | undefined, total: number): void => {
+      if (dst && dst.length < total) throw new CtdbError('EINVAL', `copyChains: ${dst.length}-byte target for a ${total}-byte record`);
+    };
+    if (!n.traverseChainAddr || !n.memcpyFrom) {
+      return this.walkChains(from, (kv, keyLen) => {
+        const dst = place(keyLen, kv.length - keyLen);
+        put(dst, kv.length);
+        dst?.set(kv);
+      }, more);
+    }
+    const memcpy = n.memcpyFrom;
+    const h = this.idle('traverse_chain');
+    const chains = this.hashSize;
+    let thrown: { err: unknown } | undefined;
+    const cb = koffi.register((_t: Ptr, kp: number | bigint, kl: number | bigint, dp: number | bigint, dl: number | bigint): number => {
+      try {
+        const keyLen = Number(kl); const dataLen = Number(dl);
+        const dst = place(keyLen, dataLen);
+        put(dst, keyLen + dataLen);
+        if (!dst) return 0;
+        // libtdb hands key and data as one run (data right after the key): one copy; two otherwise.
+        const contiguous = typeof kp === 'number' ? dp === kp + keyLen : dp === kp + BigInt(keyLen);
+        if (contiguous) { if (keyLen + dataLen > 0) memcpy(dst, kp, keyLen + dataLen); return 0; }
+        if (keyLen > 0) memcpy(dst, kp, keyLen);
+        if (dataLen > 0) memcpy(dst.subarray(keyLen), dp, dataLen);
+        return 0;
+      } catch (err) { thrown = { err }; return 1; }
+    }, koffi.pointer(chainAddrFuncType as never));
+    let chain = from;
+    try {
+      for (; chain < chains && more(); chain++) {
+        const rc: number = n.traverseChainAddr(h, chain, cb, null);
+        if (thrown) throw thrown.err;
+        if (rc < 0) throw this.failure('traverse_chain');
+      }
+    } finally { koffi.unregister(cb); }
+    return chain;
   }
 
   /** All keys (read-only traverse). */
