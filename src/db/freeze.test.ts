@@ -98,6 +98,24 @@ describe.each([false, ...(robustMutexesSupported() ? [true] : [])])('FreezeState
     } finally { db.close(); }
   });
 
+  it('persistent: the sequence number record is stored (last) and headers keep their flags', async () => {
+    const db = LocalDb.open(`p${n++}.tdb`, 'persistent', { pnn: 0, dirs: { volatileDir: dir, persistentDir: dir, stateDir: dir }, mutexes, hashSize: 131 });
+    try {
+      await db.freeze.freeze(1000);
+      db.freeze.start(4);
+      db.freeze.wipe(4);
+      const seq = Buffer.alloc(8); seq.writeBigUInt64LE(42n);
+      db.freeze.putRecBuffer(recBuffer([
+        ['__db_sequence_number__\0', joinLtdb({ rsn: 0n, dmaster: 0, flags: 0 }, seq)],
+        ['p', rec(5, 'kept', RecordFlag.RO_HAVE_READONLY)],
+      ]));
+      await db.freeze.commitAsync(4);
+      expect(splitLtdb(db.tdb.fetch(Buffer.from('__db_sequence_number__\0', 'latin1'))!).data.readBigUInt64LE(0)).toBe(42n);
+      expect(splitLtdb(db.tdb.fetch(Buffer.from('p'))!).header.flags).toBe(RecordFlag.RO_HAVE_READONLY);
+      db.freeze.thaw();
+    } finally { db.close(); }
+  });
+
   it('refuses a malformed rec_buffer without taking any of it', async () => {
     const db = open();
     try {

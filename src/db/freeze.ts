@@ -205,14 +205,15 @@ export class FreezeState {
         cur.off += length;
         if (dataLen < LTDB_HEADER_SIZE) continue;
         const k = off + 16; const v = k + keyLen;
-        const key = b.subarray(k, v);
-        const value = b.subarray(v, v + dataLen);
-        if (keyLen === SEQNUM_KEY.length && key.equals(SEQNUM_KEY)) { cur.seq = { key, value }; continue; }
+        if (keyLen === SEQNUM_KEY.length && b.compare(SEQNUM_KEY, 0, keyLen, k, v) === 0) {
+          cur.seq = { key: b.subarray(k, v), value: b.subarray(v, v + dataLen) };
+          continue;
+        }
         if (strip) {
           const flags = b.readUInt32LE(v + 16);
           if ((flags & RO_FLAGS) !== 0) b.writeUInt32LE((flags & ~RO_FLAGS) >>> 0, v + 16);
         }
-        tdb.storeReplace(key, value);
+        tdb.storeFrom(b, k, keyLen, v, dataLen);
       }
     }
     return true;

@@ -103,3 +103,22 @@ describe('TdbFile chain copy (copyChains)', () => {
     } finally { t.close(); }
   });
 });
+
+describe('TdbFile.storeFrom', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdb-storefrom-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stores spans of one buffer as key and data, and refuses spans outside it', () => {
+    const t = TdbFile.open(join(dir, 'g.tdb'), { hashSize: 7 });
+    try {
+      const big = Buffer.from('..alpha:one..beta:two-longer..');
+      t.storeFrom(big, 2, 5, 8, 3);
+      t.storeFrom(big.subarray(13), 0, 4, 5, 10);
+      t.storeFrom(big, 2, 5, 8, 0);
+      expect(t.fetch(Buffer.from('alpha'))?.length).toBe(0);
+      expect(t.fetch(Buffer.from('beta'))?.toString()).toBe('two-longer');
+      expect(() => t.storeFrom(big, 25, 10, 0, 1)).toThrow(/outside the 30-byte buffer/);
+      expect(t.keys().length).toBe(2);
+    } finally { t.close(); }
+  });
+});

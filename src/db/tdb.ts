@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; storeFlat: NativeFn | undefined; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
+  store: NativeFn; storeFlat: NativeFn | undefined; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; addressOf: NativeFn | undefined; storeAddr: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -63,6 +63,8 @@ let native: Native | undefined;
 let traverseFuncType: unknown;
 let chainFuncType: unknown;
 let chainAddrFuncType: unknown;
+/** Addresses of the bytes of Buffers given to storeFrom (a Buffer's bytes do not move while it lives). */
+const bufferBase = new WeakMap<Buffer, number>();
 
 /** Loads libtdb once; throws ENOENT naming the package when it is missing. */
 function lib(): Native {
@@ -97,6 +99,9 @@ function lib(): Native {
     store: f('int tdb_store(tdb_context *tdb, TDB_DATA key, TDB_DATA dbuf, int flag)'),
     traverseChainAddr: flat ? tdb.func('tdb_traverse_chain', 'int', ['tdb_context *', 'unsigned int', koffi.pointer(chainAddrFuncType as never), 'void *']) as NativeFn : undefined,
     memcpyFrom: flat ? libc.func('memcpy', 'void *', ['void *', 'uintptr_t', 'size_t']) as NativeFn : undefined,
+    // memcpy(dst, dst, 0) returns dst: the address of a Buffer's bytes.
+    addressOf: flat ? libc.func('memcpy', 'uintptr_t', ['void *', 'void *', 'size_t']) as NativeFn : undefined,
+    storeAddr: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'uintptr_t', 'size_t', 'uintptr_t', 'size_t', 'int']) as NativeFn : undefined,
     storeFlat: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'void *', 'size_t', 'void *', 'size_t', 'int']) as NativeFn : undefined,
     del: f('int tdb_delete(tdb_context *tdb, TDB_DATA key)'),
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
@@ -284,6 +289,23 @@ export class TdbFile {
     const n = lib();
     if (!n.storeFlat) { this.store(key, data); return; }
     this.ok(n.storeFlat(this.idle('store'), key, key.length, data, data.length, TdbStoreFlag.replace), 'store');
+  }
+
+  /**
+   * `store(buf[keyOff, keyOff+keyLen), buf[dataOff, dataOff+dataLen))`
+   * (replace) without making a Buffer for key or data: for storing many
+   * records out of one big buffer (the recovery commit). Throws ERANGE when
+   * a span runs outside `buf`.
+   */
+  storeFrom(buf: Buffer, keyOff: number, keyLen: number, dataOff: number, dataLen: number): void {
+    if (keyOff < 0 || dataOff < 0 || keyOff + keyLen > buf.length || dataOff + dataLen > buf.length) {
+      throw new CtdbError('ERANGE', `storeFrom: span outside the ${buf.length}-byte buffer`);
+    }
+    const n = lib();
+    if (!n.storeAddr || !n.addressOf) { this.storeReplace(buf.subarray(keyOff, keyOff + keyLen), buf.subarray(dataOff, dataOff + dataLen)); return; }
+    let base = bufferBase.get(buf);
+    if (base === undefined) { base = Number(n.addressOf(buf, buf, 0)); bufferBase.set(buf, base); }
+    this.ok(n.storeAddr(this.idle('store'), base + keyOff, keyLen, base + dataOff, dataLen, TdbStoreFlag.replace), 'store');
   }
 
   /** Deletes `key`; false when it was absent. */
