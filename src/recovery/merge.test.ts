@@ -133,3 +133,37 @@ describe('RecoveryDb on whole rec_buffers (addRecBuffer / pushBuffers)', () => {
     expect(() => db.addRecBuffer(bad, 1)).toThrow(/ends inside record 1 of 2/);
   });
 });
+
+describe('RecoveryDb with many keys (hash collisions in the index)', () => {
+  const pulled = (dbId: number, recs: Array<[string, Buffer]>): Buffer =>
+    [...packRecBuffers(dbId, recs.map(([key, value]) => ({ key: k(key), value })), 1 << 20)][0]!.buf;
+
+  it('keys whose hashes collide stay apart (k00lcb/k04e72 and k00lf1/k04e8g collide in the index hash)', () => {
+    const db = new RecoveryDb(false, 0);
+    const pairs: Array<[string, Buffer]> = [['k00lcb', val(1, 1, 'a')], ['k04e72', val(1, 1, 'b')], ['k00lf1', val(1, 1, 'c')], ['k04e8g', val(1, 1, 'd')]];
+    db.addRecBuffer(pulled(3, pairs), 3);
+    db.addRecBuffer(pulled(3, [['k04e72', val(2, 2, 'b2')], ['k00lf1', val(0, 2, 'c-old')]]), 3);
+    expect(db.size).toBe(4);
+    expect(['k00lcb', 'k04e72', 'k00lf1', 'k04e8g'].map((x) => splitLtdb(db.get(k(x))!.value).data.toString())).toEqual(['a', 'b2', 'c', 'd']);
+    const order: string[] = [];
+    for (const b of db.pushBuffers(3, 1000)) forEachRecord(b.buf, 3, (key) => order.push(key.toString()));
+    expect(order).toEqual(['k00lcb', 'k04e72', 'k00lf1', 'k04e8g']);
+  });
+
+  it('keeps one copy per distinct key and finds each', () => {
+    const db = new RecoveryDb(false, 0);
+    const n = 60_000; // dozens of 30-bit hash collisions are expected among this many keys
+    const recs = (node: number, rsn: (i: number) => number): Array<{ key: Buffer; value: Buffer }> =>
+      Array.from({ length: n }, (_, i) => ({ key: k(`key-${i}`), value: val(rsn(i), node, `n${node}`) }));
+    for (const b of packRecBuffers(5, recs(1, () => 2), 1 << 20)) db.addRecBuffer(b.buf, 5);
+    for (const b of packRecBuffers(5, recs(2, (i) => (i % 2 === 0 ? 3 : 1)), 1 << 20)) db.addRecBuffer(b.buf, 5);
+    expect(db.size).toBe(n);
+    for (let i = 0; i < n; i += 1) {
+      expect(splitLtdb(db.get(k(`key-${i}`))!.value).data.toString()).toBe(i % 2 === 0 ? 'n2' : 'n1');
+    }
+    expect(db.get(k('key-absent'))).toBeUndefined();
+    let pushed = 0;
+    for (const b of db.pushBuffers(5, 1 << 20)) pushed += b.count;
+    expect(pushed).toBe(n);
+  });
+});

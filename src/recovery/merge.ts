@@ -25,6 +25,13 @@ export function incomingWins(stored: Buffer, incoming: Buffer, leaderPnn: number
   return true;
 }
 
+/** FNV-1a of `buf[from, to)`, folded to 30 bits (a small integer for the index Map). */
+function keyHash(buf: Buffer, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return (h ^ (h >>> 30)) & 0x3fffffff;
+}
+
 /** `incomingWins` on two values inside rec_buffers (at byte offsets `so` and `io`), without copies. */
 function incomingWinsAt(sb: Buffer, so: number, ib: Buffer, io: number, leaderPnn: number): boolean {
   const sh = sb.readUInt32LE(so + 4); const ih = ib.readUInt32LE(io + 4);
@@ -42,16 +49,17 @@ function incomingWinsAt(sb: Buffer, so: number, ib: Buffer, io: number, leaderPn
  * value without an ltdb header (a node sent garbage).
  */
 export class RecoveryDb {
-  /** Key (latin1 string) -> slot of its kept copy. */
-  private readonly index = new Map<string, number>();
-  /** Per slot: the rec_buffer holding the copy, and where its rec_data starts. */
+  /** Hash of a key's bytes -> the newest slot with that hash; older ones follow `slotNext`. */
+  private readonly index = new Map<number, number>();
+  /** Per slot (one per distinct key, in first-seen order): the rec_buffer holding the kept copy, where its rec_data starts, and the next slot of the same hash (-1: none). */
   private readonly slotBuf: Buffer[] = [];
   private readonly slotOff: number[] = [];
+  private readonly slotNext: number[] = [];
 
   constructor(readonly persistent: boolean, readonly leaderPnn: number) {}
 
   /** Number of distinct keys held. */
-  get size(): number { return this.index.size; }
+  get size(): number { return this.slotBuf.length; }
 
   /** Merges one pulled record; returns true when it is now the kept copy. */
   add(key: Buffer, value: Buffer): boolean {
@@ -61,7 +69,7 @@ export class RecoveryDb {
     const b = Buffer.allocUnsafe(16 + key.length + value.length);
     b.writeUInt32LE(b.length, 0); b.writeUInt32LE(0, 4); b.writeUInt32LE(key.length, 8); b.writeUInt32LE(value.length, 12);
     key.copy(b, 16); value.copy(b, 16 + key.length);
-    return this.merge(b, 0, key.toString('latin1'));
+    return this.merge(b, 0);
   }
 
   /**
@@ -76,29 +84,43 @@ export class RecoveryDb {
     for (let i = 0; i < count; i++) {
       const { length, keylen, datalen } = recDataAt(buf, off, i, count);
       if (datalen < LTDB_HEADER_SIZE) throw new CtdbError('EINVAL', `pulled record of ${datalen} bytes has no ltdb header`);
-      this.merge(buf, off, buf.toString('latin1', off + 16, off + 16 + keylen));
+      this.merge(buf, off);
       off += length;
     }
     return count;
   }
 
-  private merge(buf: Buffer, off: number, k: string): boolean {
-    const slot = this.index.get(k);
-    if (slot !== undefined) {
+  /** The slot holding the key of the rec_data at `off` in `buf`, or -1; `hash` is that key's {@link keyHash}. */
+  private find(buf: Buffer, off: number, hash: number): number {
+    const k = off + 16; const kend = k + buf.readUInt32LE(off + 8);
+    for (let slot = this.index.get(hash) ?? -1; slot >= 0; slot = this.slotNext[slot]!) {
+      const sb = this.slotBuf[slot]!; const so = this.slotOff[slot]!;
+      if (sb.readUInt32LE(so + 8) === kend - k && sb.compare(buf, k, kend, so + 16, so + 16 + kend - k) === 0) return slot;
+    }
+    return -1;
+  }
+
+  private merge(buf: Buffer, off: number): boolean {
+    const hash = keyHash(buf, off + 16, off + 16 + buf.readUInt32LE(off + 8));
+    const slot = this.find(buf, off, hash);
+    if (slot >= 0) {
       const sb = this.slotBuf[slot]!; const so = this.slotOff[slot]!;
       if (!incomingWinsAt(sb, so + 16 + sb.readUInt32LE(so + 8), buf, off + 16 + buf.readUInt32LE(off + 8), this.leaderPnn)) return false;
       this.slotBuf[slot] = buf; this.slotOff[slot] = off;
       return true;
     }
-    this.index.set(k, this.slotBuf.length);
+    this.slotNext.push(this.index.get(hash) ?? -1);
+    this.index.set(hash, this.slotBuf.length);
     this.slotBuf.push(buf); this.slotOff.push(off);
     return true;
   }
 
   /** The kept copy of `key`, if any. */
   get(key: Buffer): MergedRecord | undefined {
-    const slot = this.index.get(key.toString('latin1'));
-    return slot === undefined ? undefined : this.recordAt(slot);
+    const probe = Buffer.alloc(16 + key.length);
+    probe.writeUInt32LE(key.length, 8); key.copy(probe, 16);
+    const slot = this.find(probe, 0, keyHash(probe, 16, probe.length));
+    return slot < 0 ? undefined : this.recordAt(slot);
   }
 
   private recordAt(slot: number): MergedRecord {
@@ -113,7 +135,7 @@ export class RecoveryDb {
    * MIGRATED_WITH_DATA; persistent records go out unchanged.
    */
   *pushRecords(): Generator<MergedRecord> {
-    for (const slot of this.index.values()) {
+    for (let slot = 0; slot < this.slotBuf.length; slot++) {
       const r = this.recordAt(slot);
       if (this.persistent) { yield r; continue; }
       if (r.value.length <= LTDB_HEADER_SIZE) continue;
@@ -138,7 +160,7 @@ export class RecoveryDb {
       return r;
     };
     const leader = this.leaderPnn >>> 0;
-    for (const slot of this.index.values()) {
+    for (let slot = 0; slot < this.slotBuf.length; slot++) {
       const b = this.slotBuf[slot]!; const o = this.slotOff[slot]!;
       const keylen = b.readUInt32LE(o + 8); const datalen = b.readUInt32LE(o + 12);
       if (!this.persistent && datalen <= LTDB_HEADER_SIZE) continue;
