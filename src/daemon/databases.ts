@@ -388,14 +388,8 @@ export class Databases {
       if (!e.db.frozen) return fail(`database ${e.db.name} is not frozen`);
       const push: Push = { srvid: p.srvid, count: 0 };
       this.pushes.set(p.dbId, push);
-      d.onMessage(p.srvid, (data) => {
-        const buf = decodeRecBuffer(new Reader(data));
-        for (const r of buf.records) {
-          if (r.data.length < LTDB_HEADER_SIZE) continue;
-          e.db.freeze.put(r.key, r.data);
-          push.count++;
-        }
-      });
+      // Staged as whole rec_buffers; records without an ltdb header are skipped.
+      d.onMessage(p.srvid, (data) => { push.count += e.db.freeze.putRecBuffer(data); });
       return ok();
     });
     reg(Opcode.DB_PUSH_CONFIRM, (req) => {

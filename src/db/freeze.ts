@@ -9,21 +9,54 @@
  * daemon holds every chain, so the "recovery transaction" (wipe + pushed
  * records) is staged in memory and applied at commit under that lock: libtdb
  * refuses a TDB transaction while locks are held, and nothing else can touch
- * the file meanwhile. The sequence number record is written last.
+ * the file meanwhile. The sequence number record is written last. Pushed
+ * records are staged as the rec_buffers they came in (one copy per buffer,
+ * no object or Buffer per record) and taken apart only at commit.
  */
 import { CtdbError } from '../common/errors.js';
 import type { LocalDb } from './local-db.js';
+import { LTDB_HEADER_SIZE } from '../protocol/records.js';
 import { RO_FLAGS } from './readonly.js';
 
 const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
 
-/** A record value (ltdb header + data) with the header's read-only flags cleared. */
-function withoutReadonlyFlags(value: Buffer): Buffer {
-  if (value.length < 24 || (value.readUInt32LE(16) & RO_FLAGS) === 0) return value;
-  const v = Buffer.from(value);
-  v.writeUInt32LE((v.readUInt32LE(16) & ~RO_FLAGS) >>> 0, 16);
-  return v;
+/**
+ * Checks a rec_buffer (db id, count, then count rec_data) and counts the
+ * records that carry an ltdb header (the others are ignored at commit).
+ * Throws EMSGSIZE/EINVAL naming the record when the buffer is inconsistent.
+ */
+export function countRecBuffer(buf: Buffer): number {
+  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
+  const count = buf.readUInt32LE(4);
+  let off = 8; let kept = 0;
+  for (let i = 0; i < count; i++) {
+    if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
+    const length = buf.readUInt32LE(off);
+    const keyLen = buf.readUInt32LE(off + 8);
+    const dataLen = buf.readUInt32LE(off + 12);
+    if (length < 16 + keyLen + dataLen || off + length > buf.length) {
+      throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keyLen} + data ${dataLen} in the buffer`);
+    }
+    if (dataLen >= LTDB_HEADER_SIZE) kept++;
+    off += length;
+  }
+  return kept;
 }
+
+/** A one-record rec_buffer. */
+function oneRecord(key: Buffer, value: Buffer): Buffer {
+  const b = Buffer.alloc(8 + 16 + key.length + value.length);
+  b.writeUInt32LE(1, 4);
+  b.writeUInt32LE(16 + key.length + value.length, 8);
+  b.writeUInt32LE(key.length, 16);
+  b.writeUInt32LE(value.length, 20);
+  key.copy(b, 24);
+  value.copy(b, 24 + key.length);
+  return b;
+}
+
+/** Where a commit is in the staged rec_buffers. */
+interface Cursor { chunk: number; rec: number; off: number; seq?: { key: Buffer; value: Buffer } }
 
 /** Freeze state of one database. */
 export class FreezeState {
@@ -31,7 +64,8 @@ export class FreezeState {
   locked = false;
   /** Recovery transaction id while one is open. */
   tid?: number;
-  private staged?: { wiped: boolean; records: Map<string, { key: Buffer; value: Buffer }> };
+  /** The open recovery transaction: wiped or not, and the pushed rec_buffers in arrival order (later copies of a key win). */
+  private staged?: { wiped: boolean; chunks: Buffer[] };
   private waiting?: { timer?: NodeJS.Timeout; cancelled: boolean };
 
   constructor(private readonly db: LocalDb) {}
@@ -73,7 +107,7 @@ export class FreezeState {
   start(tid: number): void {
     if (!this.locked) throw new CtdbError('EINVAL', `database ${this.db.name} is not frozen`);
     this.tid = tid;
-    this.staged = { wiped: false, records: new Map() };
+    this.staged = { wiped: false, chunks: [] };
   }
 
   private check(tid?: number): NonNullable<FreezeState['staged']> {
@@ -87,27 +121,42 @@ export class FreezeState {
   wipe(tid: number): void {
     const s = this.check(tid);
     s.wiped = true;
-    s.records.clear();
+    s.chunks = [];
   }
 
   /** Adds a pushed record (value = ltdb header + data). Outside a transaction it is stored at once. */
   put(key: Buffer, value: Buffer): void {
+    this.putRecBuffer(oneRecord(key, value));
+  }
+
+  /**
+   * Adds the records of a pushed rec_buffer (its db id is not looked at);
+   * records without an ltdb header are skipped. Outside a transaction they
+   * are stored at once. Returns the number of records taken; throws
+   * (taking none) when the buffer is malformed or the database not frozen.
+   */
+  putRecBuffer(buf: Buffer): number {
     if (!this.locked) throw new CtdbError('EINVAL', `database ${this.db.name} is not frozen`);
-    if (!this.staged) { this.db.tdb.store(key, value); return; }
-    this.staged.records.set(key.toString('latin1'), { key, value });
+    const n = countRecBuffer(buf);
+    // A copy: the caller's buffer may be part of a connection's read buffer, and commit edits headers in place.
+    const chunk = Buffer.from(buf);
+    if (!this.staged) {
+      const cur: Cursor = { chunk: 0, rec: 0, off: 8 };
+      this.storeSome([chunk], cur, () => true);
+      if (cur.seq) this.db.tdb.store(cur.seq.key, cur.seq.value);
+      return n;
+    }
+    this.staged.chunks.push(chunk);
+    return n;
   }
 
   /** DB_TRANSACTION_COMMIT: applies the staged wipe and records. */
   commit(tid: number): void {
     const s = this.check(tid);
-    const tdb = this.db.tdb;
     this.startCommit(s.wiped);
-    let seq: { key: Buffer; value: Buffer } | undefined;
-    for (const r of s.records.values()) {
-      if (r.key.equals(SEQNUM_KEY)) { seq = r; continue; }
-      tdb.store(r.key, this.committedValue(r.value));
-    }
-    if (seq) tdb.store(seq.key, seq.value);
+    const cur: Cursor = { chunk: 0, rec: 0, off: 8 };
+    this.storeSome(s.chunks, cur, () => true);
+    if (cur.seq) this.db.tdb.store(cur.seq.key, cur.seq.value);
     this.staged = undefined;
     this.tid = undefined;
   }
@@ -120,23 +169,54 @@ export class FreezeState {
    */
   async commitAsync(tid: number, sliceMs = 10): Promise<void> {
     const s = this.check(tid);
-    const tdb = this.db.tdb;
     this.startCommit(s.wiped);
-    let seq: { key: Buffer; value: Buffer } | undefined;
-    let sliceEnd = performance.now() + sliceMs;
-    let n = 0;
-    for (const r of s.records.values()) {
-      if (r.key.equals(SEQNUM_KEY)) { seq = r; continue; }
-      tdb.store(r.key, this.committedValue(r.value));
+    const cur: Cursor = { chunk: 0, rec: 0, off: 8 };
+    for (;;) {
+      const sliceEnd = performance.now() + sliceMs;
+      let n = 0;
       // The clock is read every 64 stores only (a store takes about a microsecond).
-      if ((++n & 63) !== 0 || performance.now() < sliceEnd) continue;
+      if (this.storeSome(s.chunks, cur, () => (++n & 63) !== 0 || performance.now() < sliceEnd)) break;
       await new Promise<void>((res) => setImmediate(res));
       if (this.staged !== s || !this.locked) throw new CtdbError('ECANCELED', `recovery commit of ${this.db.name} interrupted by a thaw or cancel`);
-      sliceEnd = performance.now() + sliceMs;
     }
-    if (seq) tdb.store(seq.key, seq.value);
+    if (cur.seq) this.db.tdb.store(cur.seq.key, cur.seq.value);
     this.staged = undefined;
     this.tid = undefined;
+  }
+
+  /**
+   * Stores staged records from `cur` on while `more()` (asked before each
+   * record) says so; true when every chunk is done. The sequence number
+   * record is kept aside in `cur.seq` for the caller to store last; volatile
+   * records lose their read-only flags (edited in the staged copy).
+   */
+  private storeSome(chunks: Buffer[], cur: Cursor, more: () => boolean): boolean {
+    const tdb = this.db.tdb;
+    const strip = !this.db.persistent;
+    for (; cur.chunk < chunks.length; cur.chunk++, cur.rec = 0, cur.off = 8) {
+      const b = chunks[cur.chunk]!;
+      const count = b.readUInt32LE(4);
+      for (; cur.rec < count; cur.rec++) {
+        if (!more()) return false;
+        const off = cur.off;
+        const length = b.readUInt32LE(off);
+        const keyLen = b.readUInt32LE(off + 8);
+        const dataLen = b.readUInt32LE(off + 12);
+        cur.off += length;
+        if (dataLen < LTDB_HEADER_SIZE) continue;
+        const k = off + 16; const v = k + keyLen;
+        if (keyLen === SEQNUM_KEY.length && b.compare(SEQNUM_KEY, 0, keyLen, k, v) === 0) {
+          cur.seq = { key: b.subarray(k, v), value: b.subarray(v, v + dataLen) };
+          continue;
+        }
+        if (strip) {
+          const flags = b.readUInt32LE(v + 16);
+          if ((flags & RO_FLAGS) !== 0) b.writeUInt32LE((flags & ~RO_FLAGS) >>> 0, v + 16);
+        }
+        tdb.storeFrom(b, k, keyLen, v, dataLen);
+      }
+    }
+    return true;
   }
 
   /** The wipe of a commit; read-only delegations do not survive a recovery (every node gets the record itself). */
@@ -144,11 +224,6 @@ export class FreezeState {
     if (!wiped) return;
     this.db.tdb.wipeAll();
     this.db.clearDelegations();
-  }
-
-  /** A pushed record as stored: volatile records lose their read-only flags. */
-  private committedValue(value: Buffer): Buffer {
-    return this.db.persistent ? value : withoutReadonlyFlags(value);
   }
 
   /** DB_TRANSACTION_CANCEL. */

@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
+  store: NativeFn; storeFlat: NativeFn | undefined; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; addressOf: NativeFn | undefined; storeAddr: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -60,6 +60,11 @@ interface Native {
 }
 
 let native: Native | undefined;
+let traverseFuncType: unknown;
+let chainFuncType: unknown;
+let chainAddrFuncType: unknown;
+/** Addresses of the bytes of Buffers given to storeFrom (a Buffer's bytes do not move while it lives). */
+const bufferBase = new WeakMap<Buffer, number>();
 
 /** Loads libtdb once; throws ENOENT naming the package when it is missing. */
 function lib(): Native {
@@ -73,8 +78,18 @@ function lib(): Native {
   }
   koffi.struct('TDB_DATA', { dptr: 'void *', dsize: 'size_t' });
   koffi.opaque('tdb_context');
-  koffi.proto('int tdb_traverse_func(tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *priv)');
+  traverseFuncType = koffi.proto('int tdb_traverse_func(tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *priv)');
   const f = (decl: string): NativeFn => tdb.func(decl) as NativeFn;
+  // On x86-64 (System V) and arm64 (AAPCS64) a 16-byte struct of two
+  // integer-class fields goes in two consecutive integer registers, exactly
+  // like two separate arguments: binding TDB_DATA as (pointer, size) pairs
+  // skips koffi's struct marshalling, the biggest cost of a small store.
+  const flat = process.arch === 'x64' || process.arch === 'arm64';
+  if (flat) {
+    chainFuncType = koffi.proto('int tdb_chain_flat_func(void *tdb, void *kptr, size_t ksize, void *dptr, size_t dsize, void *priv)');
+    // The same with addresses as plain integers: no pointer object per record, the bytes copied by memcpy.
+    chainAddrFuncType = koffi.proto('int tdb_chain_addr_func(void *tdb, uintptr_t kptr, size_t ksize, uintptr_t dptr, size_t dsize, void *priv)');
+  }
   native = {
     openEx: f('tdb_context *tdb_open_ex(const char *name, int hash_size, int tdb_flags, int open_flags, uint32_t mode, void *log_ctx, void *hash_fn)'),
     close: f('int tdb_close(tdb_context *tdb)'),
@@ -82,10 +97,19 @@ function lib(): Native {
     errorstr: f('const char *tdb_errorstr(tdb_context *tdb)'),
     fetch: f('TDB_DATA tdb_fetch(tdb_context *tdb, TDB_DATA key)'),
     store: f('int tdb_store(tdb_context *tdb, TDB_DATA key, TDB_DATA dbuf, int flag)'),
+    traverseChainAddr: flat ? tdb.func('tdb_traverse_chain', 'int', ['tdb_context *', 'unsigned int', koffi.pointer(chainAddrFuncType as never), 'void *']) as NativeFn : undefined,
+    memcpyFrom: flat ? libc.func('memcpy', 'void *', ['void *', 'uintptr_t', 'size_t']) as NativeFn : undefined,
+    // memcpy(dst, dst, 0) returns dst: the address of a Buffer's bytes.
+    addressOf: flat ? libc.func('memcpy', 'uintptr_t', ['void *', 'void *', 'size_t']) as NativeFn : undefined,
+    storeAddr: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'uintptr_t', 'size_t', 'uintptr_t', 'size_t', 'int']) as NativeFn : undefined,
+    storeFlat: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'void *', 'size_t', 'void *', 'size_t', 'int']) as NativeFn : undefined,
     del: f('int tdb_delete(tdb_context *tdb, TDB_DATA key)'),
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
     traverse: f('int tdb_traverse(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
     traverseRead: f('int tdb_traverse_read(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
+    traverseChain: flat
+      ? tdb.func('tdb_traverse_chain', 'int', ['tdb_context *', 'unsigned int', koffi.pointer(chainFuncType as never), 'void *']) as NativeFn
+      : f('int tdb_traverse_chain(tdb_context *tdb, unsigned int chain, tdb_traverse_func *fn, void *priv)'),
     firstkey: f('TDB_DATA tdb_firstkey(tdb_context *tdb)'),
     nextkey: f('TDB_DATA tdb_nextkey(tdb_context *tdb, TDB_DATA oldkey)'),
     transactionStart: f('int tdb_transaction_start(tdb_context *tdb)'),
@@ -257,6 +281,33 @@ export class TdbFile {
     this.ok(lib().store(this.idle('store'), datum(key), datum(data), TdbStoreFlag[flag]), 'store');
   }
 
+  /**
+   * Same as `store(key, data)` (replace), through a cheaper binding where the
+   * platform allows it: for loops of many stores (the recovery commit).
+   */
+  storeReplace(key: Buffer, data: Buffer): void {
+    const n = lib();
+    if (!n.storeFlat) { this.store(key, data); return; }
+    this.ok(n.storeFlat(this.idle('store'), key, key.length, data, data.length, TdbStoreFlag.replace), 'store');
+  }
+
+  /**
+   * `store(buf[keyOff, keyOff+keyLen), buf[dataOff, dataOff+dataLen))`
+   * (replace) without making a Buffer for key or data: for storing many
+   * records out of one big buffer (the recovery commit). Throws ERANGE when
+   * a span runs outside `buf`.
+   */
+  storeFrom(buf: Buffer, keyOff: number, keyLen: number, dataOff: number, dataLen: number): void {
+    if (keyOff < 0 || dataOff < 0 || keyOff + keyLen > buf.length || dataOff + dataLen > buf.length) {
+      throw new CtdbError('ERANGE', `storeFrom: span outside the ${buf.length}-byte buffer`);
+    }
+    const n = lib();
+    if (!n.storeAddr || !n.addressOf) { this.storeReplace(buf.subarray(keyOff, keyOff + keyLen), buf.subarray(dataOff, dataOff + dataLen)); return; }
+    let base = bufferBase.get(buf);
+    if (base === undefined) { base = Number(n.addressOf(buf, buf, 0)); bufferBase.set(buf, base); }
+    this.ok(n.storeAddr(this.idle('store'), base + keyOff, keyLen, base + dataOff, dataLen, TdbStoreFlag.replace), 'store');
+  }
+
   /** Deletes `key`; false when it was absent. */
   delete(key: Buffer): boolean {
     const n = lib();
@@ -305,11 +356,97 @@ export class TdbFile {
     return this.walkResult(lib().nextkey(this.idle('nextkey'), datum(key)), 'nextkey');
   }
 
+  /**
+   * {@link walkChains} that copies instead of lending views: for each live
+   * record `place(keyLen, dataLen)` returns where its key bytes followed by
+   * its data bytes go (a Buffer of at least keyLen + dataLen bytes, EINVAL
+   * otherwise), or undefined to skip it. Where the platform allows, the
+   * bytes go by one memcpy without any object made per record.
+   */
+  copyChains(from: number, place: (keyLen: number, dataLen: number) => Buffer | undefined, more: () => boolean): number {
+    const n = lib();
+    const put = (dst: Buffer | undefined, total: number): void => {
+      if (dst && dst.length < total) throw new CtdbError('EINVAL', `copyChains: ${dst.length}-byte target for a ${total}-byte record`);
+    };
+    if (!n.traverseChainAddr || !n.memcpyFrom) {
+      return this.walkChains(from, (kv, keyLen) => {
+        const dst = place(keyLen, kv.length - keyLen);
+        put(dst, kv.length);
+        dst?.set(kv);
+      }, more);
+    }
+    const memcpy = n.memcpyFrom;
+    const h = this.idle('traverse_chain');
+    const chains = this.hashSize;
+    let thrown: { err: unknown } | undefined;
+    const cb = koffi.register((_t: Ptr, kp: number | bigint, kl: number | bigint, dp: number | bigint, dl: number | bigint): number => {
+      try {
+        const keyLen = Number(kl); const dataLen = Number(dl);
+        const dst = place(keyLen, dataLen);
+        put(dst, keyLen + dataLen);
+        if (!dst) return 0;
+        // libtdb hands key and data as one run (data right after the key): one copy; two otherwise.
+        const contiguous = typeof kp === 'number' ? dp === kp + keyLen : dp === kp + BigInt(keyLen);
+        if (contiguous) { if (keyLen + dataLen > 0) memcpy(dst, kp, keyLen + dataLen); return 0; }
+        if (keyLen > 0) memcpy(dst, kp, keyLen);
+        if (dataLen > 0) memcpy(dst.subarray(keyLen), dp, dataLen);
+        return 0;
+      } catch (err) { thrown = { err }; return 1; }
+    }, koffi.pointer(chainAddrFuncType as never));
+    let chain = from;
+    try {
+      for (; chain < chains && more(); chain++) {
+        const rc: number = n.traverseChainAddr(h, chain, cb, null);
+        if (thrown) throw thrown.err;
+        if (rc < 0) throw this.failure('traverse_chain');
+      }
+    } finally { koffi.unregister(cb); }
+    return chain;
+  }
+
   /** All keys (read-only traverse). */
   keys(): Buffer[] {
     const out: Buffer[] = [];
     this.traverse((k) => { out.push(k); }, { readOnly: true });
     return out;
+  }
+
+  /**
+   * Walks whole hash chains (tdb_traverse_chain), `from` first, for as long
+   * as `more()` (asked before each chain) says so. `fn` gets each live
+   * record as one view of its key bytes followed by its data bytes (libtdb
+   * keeps them contiguous) and the key length: the view is valid only during
+   * the call, so copy what you keep. No Buffer is made per record, which makes
+   * this the cheap way to read a big database in slices: resume with the
+   * returned chain, which is {@link hashSize} once every chain was walked.
+   * Each chain is read under its chain lock (free when the database is
+   * locked with {@link lockAll}). Exceptions from `fn` stop the walk and are
+   * rethrown.
+   */
+  walkChains(from: number, fn: (keyAndData: Uint8Array, keyLen: number) => void, more: () => boolean): number {
+    const n = lib();
+    const h = this.idle('traverse_chain');
+    const chains = this.hashSize;
+    let thrown: { err: unknown } | undefined;
+    const visit = (kptr: Ptr | null, klen: number, dptr: Ptr | null, dlen: number): number => {
+      try {
+        const total = klen + dlen;
+        fn(total === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(kptr ?? dptr, total)), klen);
+        return 0;
+      } catch (err) { thrown = { err }; return 1; }
+    };
+    const cb = chainFuncType
+      ? koffi.register((_t: Ptr, kp: Ptr | null, kl: number | bigint, dp: Ptr | null, dl: number | bigint): number => visit(kp, Number(kl), dp, Number(dl)), koffi.pointer(chainFuncType as never))
+      : koffi.register((_t: Ptr, k: TdbData, d: TdbData): number => visit(k.dptr, Number(k.dsize), d.dptr, Number(d.dsize)), koffi.pointer(traverseFuncType as never));
+    let chain = from;
+    try {
+      for (; chain < chains && more(); chain++) {
+        const rc: number = n.traverseChain(h, chain, cb, null);
+        if (thrown) throw thrown.err;
+        if (rc < 0) throw this.failure('traverse_chain');
+      }
+    } finally { koffi.unregister(cb); }
+    return chain;
   }
 
   /**

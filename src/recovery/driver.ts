@@ -16,7 +16,7 @@ import { Reader, Writer, writeAll } from '../protocol/buffer.js';
 import { DbFlag, Srvid } from '../protocol/constants.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { decodeDbidMap, encodePulldbExt, encodeTransdb } from '../protocol/payloads.js';
-import { RecoveryDb, forEachRecord, packRecBuffers } from './merge.js';
+import { RecoveryDb } from './merge.js';
 
 /** Attempts per database before the recovery fails. */
 export const NUM_RETRIES = 3;
@@ -191,7 +191,7 @@ export class RecoveryRun {
     let garbage: unknown;
     this.c.onMessage(srvid, (_s, data) => {
       if (garbage) return;
-      try { received += forEachRecord(data, db.dbId, (key, value) => { recdb.add(key, value); }); } catch (err) { garbage = err; }
+      try { received += recdb.addRecBuffer(data, db.dbId); } catch (err) { garbage = err; }
     });
     try {
       await registerSrvid(this.c, srvid, { timeoutMs: this.o.timeoutMs });
@@ -215,7 +215,7 @@ export class RecoveryRun {
     const srvid = this.nextSrvid();
     await this.all(nodes, Opcode.DB_PUSH_START, writeAll(encodePulldbExt, { dbId: db.dbId, lmaster: 0, srvid }));
     let sent = 0;
-    for (const { buf, count } of packRecBuffers(db.dbId, recdb.pushRecords(), this.o.bufferLimit)) {
+    for (const { buf, count } of recdb.pushBuffers(db.dbId, this.o.bufferLimit)) {
       for (const pnn of nodes) this.c.message(pnn, srvid, buf);
       sent += count;
     }

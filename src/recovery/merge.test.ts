@@ -111,3 +111,89 @@ describe('stampEpoch', () => {
     expect([got.length, got.readUInt32LE(12), got.readBigUInt64LE(24)]).toEqual([32, 2, 0n]);
   });
 });
+
+describe('RecoveryDb on whole rec_buffers (addRecBuffer / pushBuffers)', () => {
+  const pulled = (dbId: number, recs: Array<[string, Buffer]>): Buffer =>
+    [...packRecBuffers(dbId, recs.map(([key, value]) => ({ key: k(key), value })), 1 << 20)][0]!.buf;
+
+  it('merges buffers from several nodes like add() does and packs the same records pushRecords() gives', () => {
+    for (const persistent of [false, true]) {
+      const a = new RecoveryDb(persistent, 1); const b = new RecoveryDb(persistent, 1);
+      const node0: Array<[string, Buffer]> = [['x', val(3, 0, 'x0')], ['y', val(5, 0, 'y0')], ['gone', val(9, 0, '')], ['big', val(0x2_0000_0000, 0, 'b0')]];
+      const node1: Array<[string, Buffer]> = [['x', val(4, 1, 'x1')], ['y', val(5, 1, 'y1')], ['z', val(1, 1, 'z1', RecordFlag.RO_HAVE_READONLY)], ['big', val(0x2_0000_0000 - 1, 1, 'b1')]];
+      const node2: Array<[string, Buffer]> = [['y', val(5, 2, 'y2')], ['x', val(2, 2, 'x2')]];
+      for (const recs of [node0, node1, node2]) {
+        expect(a.addRecBuffer(pulled(7, recs), 7)).toBe(recs.length);
+        for (const [key, v] of recs) b.add(k(key), v);
+      }
+      expect(a.size).toBe(5);
+      // x: rsn 4 wins; y: equal rsn, node 0's copy kept (stored copy not the leader's); big: the 64-bit rsn compares whole
+      expect(splitLtdb(a.get(k('x'))!.value).data.toString()).toBe('x1');
+      expect(splitLtdb(a.get(k('y'))!.value).data.toString()).toBe('y0');
+      expect(splitLtdb(a.get(k('big'))!.value).data.toString()).toBe('b0');
+      const want = [...b.pushRecords()];
+      const got: Array<{ key: string; value: Buffer }> = [];
+      const bufs = [...a.pushBuffers(7, 60)];
+      expect(bufs.length).toBeGreaterThan(1);
+      for (const { buf, count } of bufs) {
+        expect(buf.length <= 60 || count === 1).toBe(true);
+        expect(forEachRecord(buf, 7, (key, value) => got.push({ key: key.toString(), value: Buffer.from(value) }))).toBe(count);
+      }
+      expect(got).toEqual(want.map((r) => ({ key: r.key.toString(), value: r.value })));
+      expect(got.some((r) => r.key === 'gone')).toBe(persistent);
+    }
+  });
+
+  it('equal rsn: a later copy replaces the leader\'s own', () => {
+    const db = new RecoveryDb(false, 0);
+    db.addRecBuffer(pulled(1, [['a', val(5, 0, 'leader')]]), 1);
+    db.addRecBuffer(pulled(1, [['a', val(5, 2, 'other')]]), 1);
+    expect(splitLtdb(db.get(k('a'))!.value).data.toString()).toBe('other');
+  });
+
+  it('an empty database still pushes one buffer with count 0', () => {
+    expect([...new RecoveryDb(false, 0).pushBuffers(3, 1000)].map((b) => [b.count, b.buf.length])).toEqual([[0, 8]]);
+  });
+
+  it('refuses a record without an ltdb header, garbage and a foreign db id', () => {
+    const db = new RecoveryDb(false, 0);
+    expect(() => db.addRecBuffer(pulled(1, [['a', Buffer.alloc(10)]]), 1)).toThrow(/no ltdb header/);
+    expect(() => db.addRecBuffer(pulled(1, [['a', val(1, 0)]]), 2)).toThrow(/expected/);
+    const bad = pulled(1, [['a', val(1, 0)]]); bad.writeUInt32LE(2, 4);
+    expect(() => db.addRecBuffer(bad, 1)).toThrow(/ends inside record 1 of 2/);
+  });
+});
+
+describe('RecoveryDb with many keys (hash collisions in the index)', () => {
+  const pulled = (dbId: number, recs: Array<[string, Buffer]>): Buffer =>
+    [...packRecBuffers(dbId, recs.map(([key, value]) => ({ key: k(key), value })), 1 << 20)][0]!.buf;
+
+  it('keys whose hashes collide stay apart (k00lcb/k04e72 and k00lf1/k04e8g collide in the index hash)', () => {
+    const db = new RecoveryDb(false, 0);
+    const pairs: Array<[string, Buffer]> = [['k00lcb', val(1, 1, 'a')], ['k04e72', val(1, 1, 'b')], ['k00lf1', val(1, 1, 'c')], ['k04e8g', val(1, 1, 'd')]];
+    db.addRecBuffer(pulled(3, pairs), 3);
+    db.addRecBuffer(pulled(3, [['k04e72', val(2, 2, 'b2')], ['k00lf1', val(0, 2, 'c-old')]]), 3);
+    expect(db.size).toBe(4);
+    expect(['k00lcb', 'k04e72', 'k00lf1', 'k04e8g'].map((x) => splitLtdb(db.get(k(x))!.value).data.toString())).toEqual(['a', 'b2', 'c', 'd']);
+    const order: string[] = [];
+    for (const b of db.pushBuffers(3, 1000)) forEachRecord(b.buf, 3, (key) => order.push(key.toString()));
+    expect(order).toEqual(['k00lcb', 'k04e72', 'k00lf1', 'k04e8g']);
+  });
+
+  it('keeps one copy per distinct key and finds each', () => {
+    const db = new RecoveryDb(false, 0);
+    const n = 60_000; // dozens of 30-bit hash collisions are expected among this many keys
+    const recs = (node: number, rsn: (i: number) => number): Array<{ key: Buffer; value: Buffer }> =>
+      Array.from({ length: n }, (_, i) => ({ key: k(`key-${i}`), value: val(rsn(i), node, `n${node}`) }));
+    for (const b of packRecBuffers(5, recs(1, () => 2), 1 << 20)) db.addRecBuffer(b.buf, 5);
+    for (const b of packRecBuffers(5, recs(2, (i) => (i % 2 === 0 ? 3 : 1)), 1 << 20)) db.addRecBuffer(b.buf, 5);
+    expect(db.size).toBe(n);
+    for (let i = 0; i < n; i += 1) {
+      expect(splitLtdb(db.get(k(`key-${i}`))!.value).data.toString()).toBe(i % 2 === 0 ? 'n2' : 'n1');
+    }
+    expect(db.get(k('key-absent'))).toBeUndefined();
+    let pushed = 0;
+    for (const b of db.pushBuffers(5, 1 << 20)) pushed += b.count;
+    expect(pushed).toBe(n);
+  });
+});

@@ -25,36 +25,125 @@ export function incomingWins(stored: Buffer, incoming: Buffer, leaderPnn: number
   return true;
 }
 
+/** FNV-1a of `buf[from, to)`, folded to 30 bits (a small integer for the index Map). */
+function keyHash(buf: Buffer, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return (h ^ (h >>> 30)) & 0x3fffffff;
+}
+
+/** `incomingWins` on two values inside rec_buffers (at byte offsets `so` and `io`), without copies. */
+function incomingWinsAt(sb: Buffer, so: number, ib: Buffer, io: number, leaderPnn: number): boolean {
+  const sh = sb.readUInt32LE(so + 4); const ih = ib.readUInt32LE(io + 4);
+  if (ih !== sh) return ih > sh;
+  const sl = sb.readUInt32LE(so); const il = ib.readUInt32LE(io);
+  if (il !== sl) return il > sl;
+  return sb.readUInt32LE(so + 8) === leaderPnn >>> 0;
+}
+
+/** One record as a rec_data (length, reqid 0, key length, value length, key, value). */
+function recordBuffer(key: Buffer, value: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(16 + key.length + value.length);
+  b.writeUInt32LE(b.length, 0); b.writeUInt32LE(0, 4); b.writeUInt32LE(key.length, 8); b.writeUInt32LE(value.length, 12);
+  key.copy(b, 16); value.copy(b, 16 + key.length);
+  return b;
+}
+
 /**
  * The temporary recovery database of one DB: the newest copy of every record
- * seen so far. `add` throws CtdbError EINVAL for a value without an ltdb
- * header (a node sent garbage).
+ * seen so far. Records stay where they arrived (the pulled rec_buffers): the
+ * merge keeps, per key, which buffer and offset hold the kept copy, so no
+ * object or Buffer is made per record. `add` throws CtdbError EINVAL for a
+ * value without an ltdb header (a node sent garbage).
  */
 export class RecoveryDb {
-  private readonly records = new Map<string, MergedRecord>();
+  /** Hash of a key's bytes -> the newest slot with that hash; older ones follow `slotNext`. */
+  private readonly index = new Map<number, number>();
+  /** Per slot (one per distinct key, in first-seen order): the rec_buffer holding the kept copy, where its rec_data starts, and the next slot of the same hash (-1: none). */
+  private readonly slotBuf: Buffer[] = [];
+  private readonly slotOff: number[] = [];
+  private readonly slotNext: number[] = [];
 
   constructor(readonly persistent: boolean, readonly leaderPnn: number) {}
 
   /** Number of distinct keys held. */
-  get size(): number { return this.records.size; }
+  get size(): number { return this.slotBuf.length; }
 
   /** Merges one pulled record; returns true when it is now the kept copy. */
   add(key: Buffer, value: Buffer): boolean {
     if (value.length < LTDB_HEADER_SIZE) {
       throw new CtdbError('EINVAL', `pulled record of ${value.length} bytes has no ltdb header`);
     }
-    const k = key.toString('latin1');
-    const cur = this.records.get(k);
-    if (cur && !incomingWins(cur.value, value, this.leaderPnn)) return false;
-    this.records.set(k, { key, value });
+    return this.merge(recordBuffer(key, value), 0);
+  }
+
+  /**
+   * Merges every record of a pulled rec_buffer for `dbId` (kept, not
+   * copied: the caller must not reuse it). Throws CtdbError EMSGSIZE/EINVAL
+   * on a malformed buffer, a foreign db id or a record without an ltdb
+   * header. Returns the record count.
+   */
+  addRecBuffer(buf: Buffer, dbId: number): number {
+    const count = checkRecBufferHead(buf, dbId);
+    let off = 8;
+    for (let i = 0; i < count; i++) {
+      const { length, keylen, datalen } = recDataAt(buf, off, i, count);
+      if (datalen < LTDB_HEADER_SIZE) throw new CtdbError('EINVAL', `pulled record of ${datalen} bytes has no ltdb header`);
+      this.merge(buf, off);
+      off += length;
+    }
+    return count;
+  }
+
+  /** The slot holding the key of the rec_data at `off` in `buf`, or -1; `hash` is that key's {@link keyHash}. */
+  private find(buf: Buffer, off: number, hash: number): number {
+    const k = off + 16; const kend = k + buf.readUInt32LE(off + 8);
+    for (let slot = this.index.get(hash) ?? -1; slot >= 0; slot = this.slotNext[slot]!) {
+      const sb = this.slotBuf[slot]!; const so = this.slotOff[slot]!;
+      if (sb.readUInt32LE(so + 8) === kend - k && sb.compare(buf, k, kend, so + 16, so + 16 + kend - k) === 0) return slot;
+    }
+    return -1;
+  }
+
+  private merge(buf: Buffer, off: number): boolean {
+    const hash = keyHash(buf, off + 16, off + 16 + buf.readUInt32LE(off + 8));
+    const slot = this.find(buf, off, hash);
+    if (slot >= 0) {
+      const sb = this.slotBuf[slot]!; const so = this.slotOff[slot]!;
+      if (!incomingWinsAt(sb, so + 16 + sb.readUInt32LE(so + 8), buf, off + 16 + buf.readUInt32LE(off + 8), this.leaderPnn)) return false;
+      this.slotBuf[slot] = buf; this.slotOff[slot] = off;
+      return true;
+    }
+    this.slotNext.push(this.index.get(hash) ?? -1);
+    this.index.set(hash, this.slotBuf.length);
+    this.slotBuf.push(buf); this.slotOff.push(off);
     return true;
   }
 
   /** Replaces the kept copy of `key` unconditionally (the driver stamps the recovery epoch). */
-  set(key: Buffer, value: Buffer): void { this.records.set(key.toString('latin1'), { key, value }); }
+  set(key: Buffer, value: Buffer): void {
+    const b = recordBuffer(key, value);
+    const hash = keyHash(b, 16, 16 + key.length);
+    const slot = this.find(b, 0, hash);
+    if (slot >= 0) { this.slotBuf[slot] = b; this.slotOff[slot] = 0; return; }
+    this.slotNext.push(this.index.get(hash) ?? -1);
+    this.index.set(hash, this.slotBuf.length);
+    this.slotBuf.push(b); this.slotOff.push(0);
+  }
 
   /** The kept copy of `key`, if any. */
-  get(key: Buffer): MergedRecord | undefined { return this.records.get(key.toString('latin1')); }
+  get(key: Buffer): MergedRecord | undefined {
+    const probe = Buffer.alloc(16 + key.length);
+    probe.writeUInt32LE(key.length, 8); key.copy(probe, 16);
+    const slot = this.find(probe, 0, keyHash(probe, 16, probe.length));
+    return slot < 0 ? undefined : this.recordAt(slot);
+  }
+
+  private recordAt(slot: number): MergedRecord {
+    const b = this.slotBuf[slot]!; const o = this.slotOff[slot]!;
+    const k = o + 16; const v = k + b.readUInt32LE(o + 8);
+    return { key: b.subarray(k, v), value: b.subarray(v, v + b.readUInt32LE(o + 12)) };
+  }
 
   /**
    * The records to push, prepared: volatile records with no data are dropped
@@ -62,7 +151,8 @@ export class RecoveryDb {
    * MIGRATED_WITH_DATA; persistent records go out unchanged.
    */
   *pushRecords(): Generator<MergedRecord> {
-    for (const r of this.records.values()) {
+    for (let slot = 0; slot < this.slotBuf.length; slot++) {
+      const r = this.recordAt(slot);
       if (this.persistent) { yield r; continue; }
       if (r.value.length <= LTDB_HEADER_SIZE) continue;
       const v = Buffer.from(r.value);
@@ -70,6 +160,39 @@ export class RecoveryDb {
       v.writeUInt32LE((v.readUInt32LE(16) | RecordFlag.MIGRATED_WITH_DATA) >>> 0, 16);
       yield { key: r.key, value: v };
     }
+  }
+
+  /**
+   * {@link pushRecords} packed straight into rec_buffers for `dbId` (as
+   * {@link packRecBuffers} packs them), each record copied once from where
+   * it was pulled and its header prepared in the copy.
+   */
+  *pushBuffers(dbId: number, limit: number): Generator<{ buf: Buffer; count: number }> {
+    let out = Buffer.allocUnsafe(limit); let off = 8; let count = 0; let any = false;
+    const flush = (): { buf: Buffer; count: number } => {
+      out.writeUInt32LE(dbId >>> 0, 0); out.writeUInt32LE(count, 4);
+      const r = { buf: out.subarray(0, off), count };
+      out = Buffer.allocUnsafe(limit); off = 8; count = 0; any = true;
+      return r;
+    };
+    const leader = this.leaderPnn >>> 0;
+    for (let slot = 0; slot < this.slotBuf.length; slot++) {
+      const b = this.slotBuf[slot]!; const o = this.slotOff[slot]!;
+      const keylen = b.readUInt32LE(o + 8); const datalen = b.readUInt32LE(o + 12);
+      if (!this.persistent && datalen <= LTDB_HEADER_SIZE) continue;
+      const n = 16 + keylen + datalen;
+      if (count > 0 && off + n > limit) yield flush();
+      if (off + n > out.length) { const bigger = Buffer.allocUnsafe(off + n); out.copy(bigger, 0, 0, off); out = bigger; }
+      out.writeUInt32LE(n, off); out.writeUInt32LE(0, off + 4); out.writeUInt32LE(keylen, off + 8); out.writeUInt32LE(datalen, off + 12);
+      b.copy(out, off + 16, o + 16, o + n);
+      if (!this.persistent) {
+        const v = off + 16 + keylen;
+        out.writeUInt32LE(leader, v + 8);
+        out.writeUInt32LE((out.readUInt32LE(v + 16) | RecordFlag.MIGRATED_WITH_DATA) >>> 0, v + 16);
+      }
+      off += n; count++;
+    }
+    if (count > 0 || !any) yield flush();
   }
 }
 
@@ -117,22 +240,33 @@ export function* packRecBuffers(dbId: number, records: Iterable<MergedRecord>, l
  * when its db id is not `dbId`. Returns the record count.
  */
 export function forEachRecord(buf: Buffer, dbId: number, fn: (key: Buffer, value: Buffer) => void): number {
-  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
-  const id = buf.readUInt32LE(0);
-  if (id !== dbId >>> 0) throw new CtdbError('EINVAL', `rec_buffer for db 0x${id.toString(16)} where 0x${(dbId >>> 0).toString(16)} was expected`);
-  const count = buf.readUInt32LE(4);
+  const count = checkRecBufferHead(buf, dbId);
   let off = 8;
   for (let i = 0; i < count; i++) {
-    if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
-    const length = buf.readUInt32LE(off);
-    const keylen = buf.readUInt32LE(off + 8);
-    const datalen = buf.readUInt32LE(off + 12);
-    if (length < 16 + keylen + datalen || off + length > buf.length) {
-      throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keylen} + data ${datalen} in the buffer`);
-    }
+    const { length, keylen, datalen } = recDataAt(buf, off, i, count);
     const k = off + 16;
     fn(buf.subarray(k, k + keylen), buf.subarray(k + keylen, k + keylen + datalen));
     off += length;
   }
   return count;
+}
+
+/** Checks a rec_buffer's header against `dbId`; returns its record count. */
+function checkRecBufferHead(buf: Buffer, dbId: number): number {
+  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
+  const id = buf.readUInt32LE(0);
+  if (id !== dbId >>> 0) throw new CtdbError('EINVAL', `rec_buffer for db 0x${id.toString(16)} where 0x${(dbId >>> 0).toString(16)} was expected`);
+  return buf.readUInt32LE(4);
+}
+
+/** The rec_data at `off` (record `i` of `count`), checked to fit the buffer. */
+function recDataAt(buf: Buffer, off: number, i: number, count: number): { length: number; keylen: number; datalen: number } {
+  if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
+  const length = buf.readUInt32LE(off);
+  const keylen = buf.readUInt32LE(off + 8);
+  const datalen = buf.readUInt32LE(off + 12);
+  if (length < 16 + keylen + datalen || off + length > buf.length) {
+    throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keylen} + data ${datalen} in the buffer`);
+  }
+  return { length, keylen, datalen };
 }
