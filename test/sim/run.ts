@@ -10,6 +10,7 @@
  * Exit code 1 when any seed broke an invariant.
  */
 import { parseArgs } from 'node:util';
+import type { EpochRule, SourceRule } from './persistent.js';
 import { DEFAULT_TIMING, runSeed, type FaultKind, type SeedResult, type SimOptions } from './world.js';
 
 /** The options of seed `seed` for a node range and mode (deterministic in the seed). */
@@ -31,7 +32,7 @@ function main(): number {
       'fault-ms': { type: 'string', default: '30000' }, 'settle-ms': { type: 'string', default: '30000' },
       'fault-every-ms': { type: 'string', default: '2000' }, ips: { type: 'string', default: '8' },
       hostile: { type: 'boolean', default: false }, 'lock-lost-while-stopped': { type: 'boolean', default: false },
-      faults: { type: 'string' }, records: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
+      faults: { type: 'string' }, 'source-rule': { type: 'string' }, 'epoch-rule': { type: 'string' }, 'commit-peers': { type: 'string' }, 'no-persistent': { type: 'boolean' }, records: { type: 'string' }, trace: { type: 'boolean', default: false }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -49,10 +50,10 @@ function main(): number {
   if (base.nodesMin < 2 || base.nodesMax < base.nodesMin) throw new Error('--nodes: need 2 <= A <= B');
   const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i);
   const t0 = performance.now();
-  let bad = 0; let steps = 0; let fetches = 0; let fetched = 0; let maxHop = 0;
+  let bad = 0; let steps = 0; let acked = 0; let abandoned = 0; let forked = 0; let recChecked = 0; let fetches = 0; let fetched = 0; let maxHop = 0;
   const faults: Record<string, number> = {};
   const report = (r: SeedResult, o: SimOptions): void => {
-    steps += r.steps; fetches += r.fetches; fetched += r.fetched; maxHop = Math.max(maxHop, r.maxHopCount);
+    steps += r.steps; acked += r.commitsAcked; abandoned += r.commitsAbandoned; forked += r.forked ? 1 : 0; recChecked += r.recoveriesChecked; fetches += r.fetches; fetched += r.fetched; maxHop = Math.max(maxHop, r.maxHopCount);
     for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;
     if (values.trace || seeds.length === 1) for (const line of r.trace) process.stdout.write(`  ${line}\n`);
     if (r.violation) {
@@ -67,11 +68,16 @@ function main(): number {
       ...optionsForSeed(seed, base), lockLostWhileStopped: values['lock-lost-while-stopped'],
       ...(values.records !== undefined ? { recordKeys: Number(values.records) } : {}),
       ...(values.faults ? { faults: values.faults.split(',') as FaultKind[] } : {}),
+      ...(values['source-rule'] ? { sourceRule: values['source-rule'] as SourceRule } : {}),
+      ...(values['epoch-rule'] ? { epochRule: values['epoch-rule'] as EpochRule } : {}),
+      ...(values['commit-peers'] ? { commitPeers: values['commit-peers'] as 'active' | 'vnnmap' } : {}),
+      ...(values['no-persistent'] ? { persistentCommits: false } : {}),
     };
     report(runSeed(seed, o), o);
   }
   const secs = (performance.now() - t0) / 1000;
   process.stdout.write(`seeds=${seeds.length} violations=${bad} steps=${steps} seconds=${secs.toFixed(1)} seeds/s=${(seeds.length / secs).toFixed(1)}\n`);
+  if (acked > 0) process.stdout.write(`persistent commits acknowledged=${acked} recoveries=${recChecked} abandoned=${abandoned} (seeds whose history forked: ${forked})\n`);
   if (fetches > 0) process.stdout.write(`record fetches=${fetches} completed=${fetched} max-hopcount=${maxHop}\n`);
   process.stdout.write(`faults ${Object.entries(faults).sort().map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   return bad > 0 ? 1 : 0;
