@@ -149,7 +149,7 @@ export class SimNode {
   /** A client on this node commits a persistent transaction now and then (one new key each). */
   private commitLoad(): void {
     if (!this.h.persistentCommits) return;
-    this.h.timer(this, 300 + this.h.rng.int(1200), () => {
+    this.h.timer(this, 600 + this.h.rng.int(2400), () => {
       if (this.h.now < this.h.loadUntil && this.generation !== INVALID_GENERATION) {
         const key = this.h.nextTxKey();
         const data = Buffer.from(`v${this.h.now}`);

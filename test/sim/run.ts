@@ -6,7 +6,11 @@
  * --lock (cluster-lock mode; default: both modes alternate), --no-lock,
  * --fault-ms, --settle-ms, --fault-every-ms, --ips N, --hostile,
  * --lock-lost-while-stopped (the known lock finding), --records N (keys; 0 = no
- * record traffic), --faults kill,stop,... , --trace.
+ * record traffic), --faults kill,stop,... , --trace; persistent commits (on by
+ * default, checked with the cluster lock): --no-persistent, --source-rule
+ * epoch|seqnum (seqnum: the old rule), --epoch-rule clock|max+1 (max+1: the
+ * daemon's), --commit-peers vnnmap|active (active: the daemon's); see the
+ * known findings in sim.test.ts.
  * Exit code 1 when any seed broke an invariant.
  */
 import { parseArgs } from 'node:util';
@@ -36,7 +40,7 @@ function main(): number {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npx tsx test/sim/run.ts [--seeds N] [--first N] [--seed N] [--nodes A..B] [--lock|--no-lock] [--hostile] [--trace]\n');
+    process.stdout.write('usage: npx tsx test/sim/run.ts [--seeds N] [--first N] [--seed N] [--nodes A..B] [--lock|--no-lock] [--hostile] [--trace] [--records N] [--faults K,...] [--no-persistent] [--source-rule epoch|seqnum] [--epoch-rule clock|max+1] [--commit-peers vnnmap|active]\n');
     return 0;
   }
   const m = /^(\d+)(?:\.\.(\d+))?$/.exec(values.nodes!);
@@ -47,6 +51,12 @@ function main(): number {
     faultMs: Number(values['fault-ms']), settleMs: Number(values['settle-ms']), faultEveryMs: Number(values['fault-every-ms']),
     ips: Number(values.ips), hostile: values.hostile ?? false,
   };
+  const oneOf = (name: string, v: string | undefined, allowed: string[]): void => {
+    if (v !== undefined && !allowed.includes(v)) throw new Error(`--${name} wants ${allowed.join(' or ')}, got ${v}`);
+  };
+  oneOf('source-rule', values['source-rule'], ['epoch', 'seqnum']);
+  oneOf('epoch-rule', values['epoch-rule'], ['clock', 'max+1']);
+  oneOf('commit-peers', values['commit-peers'], ['vnnmap', 'active']);
   if (base.nodesMin < 2 || base.nodesMax < base.nodesMin) throw new Error('--nodes: need 2 <= A <= B');
   const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i);
   const t0 = performance.now();
@@ -83,4 +93,9 @@ function main(): number {
   return bad > 0 ? 1 : 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try { process.exitCode = main(); } catch (err) {
+    process.stderr.write(`sim: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,7 +1,11 @@
 /**
  * The simulated world: a virtual clock, a faulty virtual network, a cluster
  * lock, N SimNodes, a fault injector and the invariants. Everything random
- * comes from one Rng, so `runSeed(seed, opts)` replays exactly.
+ * comes from one Rng, so `runSeed(seed, opts)` replays exactly. Each node
+ * also has a persistent database (test/sim/persistent.ts) that survives its
+ * restarts; invariant 'persistent-committed' (with the cluster lock) checks
+ * that every acknowledged transaction is on every recovered node after each
+ * recovery and on every active node when settled.
  */
 import { NodeFlag, Pnn, RecMode } from '../../src/protocol/constants.js';
 import { nodeMayHost } from '../../src/ipalloc/index.js';
