@@ -12,6 +12,7 @@ import { allocateIps, nodeMayHost, type PublicIpState } from '../../src/ipalloc/
 import { INVALID_GENERATION, NodeFlag, Pnn, RecMode } from '../../src/protocol/constants.js';
 import { CALL_RETRY_MS } from '../../src/db/calls.js';
 import { mergeForRecovery, SimRecords } from './records.js';
+import { recoverPersistent, type Batch, type EpochRule, type PersistentCopy, type PersistentStore, type SourceRule } from './persistent.js';
 import type { Rng } from './rng.js';
 
 /** Timings of the simulated daemons (virtual milliseconds). */
@@ -48,7 +49,8 @@ export type Ctl =
   | { op: 'ban'; ms: number }
   | { op: 'ipalloc'; owners: Array<[string, number]> }
   | { op: 'pull' }
-  | { op: 'push'; records: Array<[string, Buffer]> };
+  | { op: 'push'; records: Array<[string, Buffer]>; persistent: Batch }
+  | { op: 'update'; generation: number; batch: Batch };
 
 /** What a node needs from the simulated world. */
 export interface SimHost {
@@ -69,6 +71,21 @@ export interface SimHost {
   restartLink(from: number, to: number): void;
   /** A fresh generation, recorded as created by `pnn`. */
   newGeneration(pnn: number): number;
+  /** Persistent commits by clients (false: none). */
+  readonly persistentCommits: boolean;
+  /** How recovery picks the persistent source. */
+  readonly sourceRule: SourceRule;
+  readonly epochRule: EpochRule;
+  /** Commit peers: the daemon's Membership.activeNodes() or the generation's vnnmap. */
+  readonly commitPeers: 'active' | 'vnnmap';
+  /** The persistent database of node `pnn` (kept across its restarts). */
+  persistent(pnn: number): PersistentStore;
+  /** A unique key for a new client transaction. */
+  nextTxKey(): string;
+  /** A client was told its transaction committed. */
+  acked(key: string, value: Buffer): void;
+  /** A recovery of `active` completed (every node back in normal mode). */
+  recovered(active: number[], pulled: PersistentCopy[]): void;
   /** A takeover run finished with this allocation. */
   tookOver(pnn: number, owners: Map<string, number>): void;
 }
@@ -129,6 +146,39 @@ export class SimNode {
     });
   }
 
+  /** A client on this node commits a persistent transaction now and then (one new key each). */
+  private commitLoad(): void {
+    if (!this.h.persistentCommits) return;
+    this.h.timer(this, 600 + this.h.rng.int(2400), () => {
+      if (this.h.now < this.h.loadUntil && this.generation !== INVALID_GENERATION) {
+        const key = this.h.nextTxKey();
+        const data = Buffer.from(`v${this.h.now}`);
+        this.trans3Commit(this.h.persistent(this.pnn).batchFor(key, data), (ok) => { if (ok) this.h.acked(key, data); });
+      }
+      this.commitLoad();
+    });
+  }
+
+  /**
+   * As Databases.trans3Commit: refused in recovery; applied here and sent
+   * (UPDATE_RECORD) to every other active node; acknowledged only if all
+   * applied it and neither recovery mode nor generation changed meanwhile;
+   * a partial failure forces a recovery.
+   */
+  private trans3Commit(batch: Batch, done: (ok: boolean) => void): void {
+    if (this.recmode === RecMode.ACTIVE) { done(false); return; }
+    const generation = this.generation;
+    const others = (this.h.commitPeers === 'active' ? this.membership.activeNodes() : this.vnnmap).filter((p) => p !== this.pnn);
+    // The local commit (sent first in the daemon, but replies come later here either way).
+    this.h.persistent(this.pnn).applyCommit(batch);
+    this.callAll(others, () => ({ op: 'update', generation, batch }), (res) => {
+      const bad = others.filter((_, i) => res[i]!.status !== 0);
+      if (bad.length === 0 && (this.generation !== generation || this.recmode !== RecMode.NORMAL)) { done(false); return; }
+      if (bad.length > 0) { this.recmode = RecMode.ACTIVE; done(false); return; }
+      done(true);
+    });
+  }
+
   /** Starts the node's timers (as ctdbd.start does). */
   start(): void {
     const t = this.h.timing;
@@ -143,6 +193,7 @@ export class SimNode {
       this.records.calls.resendOlderThan(CALL_RETRY_MS);
     });
     this.clientLoad();
+    this.commitLoad();
   }
 
   /** As PublicIps.checkIps: ask for a takeover run when hosting disagrees with the allocation. */
@@ -339,8 +390,13 @@ export class SimNode {
         // Thaw (as DB_THAW) resumes the queued work and re-sends calls of an older generation.
         if (c.mode === RecMode.ACTIVE) this.records.locks.pause(); else { this.records.locks.resume(); this.records.calls.resendStale(); }
         return { status: 0 };
-      case 'pull': return { status: 0, data: this.records.pull() };
-      case 'push': this.records.push(c.records); return { status: 0 };
+      case 'pull': return { status: 0, data: { vol: this.records.pull(), pers: this.h.persistent(this.pnn).snapshot() } };
+      case 'push': this.records.push(c.records); this.h.persistent(this.pnn).replace(c.persistent); return { status: 0 };
+      case 'update':
+        // As the UPDATE_RECORD handler: refused in recovery and from another generation.
+        if (this.recmode === RecMode.ACTIVE || c.generation !== this.generation) return { status: -1 };
+        this.h.persistent(this.pnn).applyCommit(c.batch);
+        return { status: 0 };
       case 'setvnnmap': this.generation = c.generation; this.vnnmap = [...c.map]; return { status: 0 };
       case 'getstate': return { status: 0, data: { generation: this.generation, recmode: this.recmode } };
       case 'getips': return { status: 0, data: [...this.hosted] };
@@ -433,12 +489,16 @@ export class SimNode {
     all(() => ({ op: 'setrecmode', mode: RecMode.ACTIVE }), () => {
      this.callAll(active, () => ({ op: 'pull' }), (pulled) => {
       if (pulled.some((r) => r.status !== 0) || !this.election.isLeader(this.h.now)) { done(); return; }
-      const records = mergeForRecovery(pulled.map((r) => r.data as Array<[string, Buffer]>), this.pnn);
+      const data = pulled.map((r) => r.data as { vol: Array<[string, Buffer]>; pers: PersistentCopy });
+      const records = mergeForRecovery(data.map((d) => d.vol), this.pnn);
+      const pulledCopies = data.map((d) => d.pers);
+      const persistent = recoverPersistent(pulledCopies, this.pnn, this.h.sourceRule, this.h.epochRule, this.h.now);
       const generation = this.h.newGeneration(this.pnn);
-      all(() => ({ op: 'push', records }), () => all(() => ({ op: 'setvnnmap', generation, map: active }), () => {
+      all(() => ({ op: 'push', records, persistent }), () => all(() => ({ op: 'setvnnmap', generation, map: active }), () => {
         all(() => ({ op: 'setrecmode', mode: RecMode.NORMAL }), () => {
           this.recoveries++;
           this.credits.clear();
+          this.h.recovered(active, pulledCopies);
           this.takeover(done);
         });
       }));

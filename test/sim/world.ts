@@ -1,13 +1,18 @@
 /**
  * The simulated world: a virtual clock, a faulty virtual network, a cluster
  * lock, N SimNodes, a fault injector and the invariants. Everything random
- * comes from one Rng, so `runSeed(seed, opts)` replays exactly.
+ * comes from one Rng, so `runSeed(seed, opts)` replays exactly. Each node
+ * also has a persistent database (test/sim/persistent.ts) that survives its
+ * restarts; invariant 'persistent-committed' (with the cluster lock) checks
+ * that every acknowledged transaction is on every recovered node after each
+ * recovery and on every active node when settled.
  */
 import { NodeFlag, Pnn, RecMode } from '../../src/protocol/constants.js';
 import { nodeMayHost } from '../../src/ipalloc/index.js';
 import { EventQueue } from './queue.js';
 import { Rng } from './rng.js';
 import { SimNode, type Msg, type SimHost, type SimTiming } from './node.js';
+import { PersistentStore, ltdbValue, type EpochRule, type PersistentCopy, type SourceRule } from './persistent.js';
 
 /** Options of one simulated run. */
 export interface SimOptions {
@@ -35,6 +40,22 @@ export interface SimOptions {
   lockLostWhileStopped?: boolean;
   /** Number of record keys clients fetch (record migration through CallEngine); 0 (default) turns it off. */
   recordKeys?: number;
+  /**
+   * Clients commit persistent transactions (one new key each) through their
+   * node; checked by 'persistent-committed'. Default on; false turns it off.
+   */
+  persistentCommits?: boolean;
+  /**
+   * Which nodes a commit is sent to (UPDATE_RECORD) besides its origin:
+   * 'active' as the daemon does now (Membership.activeNodes(): connected,
+   * not inactive) or 'vnnmap' (the current generation's members, as CTDB).
+   * Default 'vnnmap'; see the known finding in sim.test.ts.
+   */
+  commitPeers?: 'active' | 'vnnmap';
+  /** Epoch a recovery stamps: 'max+1' (the daemon's) or 'clock' (default; see persistent.ts and the known finding in sim.test.ts). */
+  epochRule?: EpochRule;
+  /** Persistent source rule of recovery: 'epoch' (the daemon's, default) or 'seqnum' (the old rule, to show the check fails). */
+  sourceRule?: SourceRule;
   /** Hard cap on events per run (bounded loops). */
   maxEvents?: number;
 }
@@ -54,6 +75,13 @@ export interface SeedResult {
   faults: Record<string, number>;
   recoveries: number;
   takeovers: number;
+  /** Persistent transactions acknowledged to clients, and completed recoveries checked. */
+  commitsAcked: number;
+  /** Acknowledged transactions that no node of a later recovery held (lost with every node that had them; not a violation). */
+  commitsAbandoned: number;
+  /** Whether that happened (the persistent check stops there). */
+  forked: boolean;
+  recoveriesChecked: number;
   /** Record fetches issued and completed by simulated clients, and the highest hopcount seen. */
   fetches: number;
   fetched: number;
@@ -76,7 +104,7 @@ const HOPCOUNT_LIMIT = 95;
 /** Retransmission tick of a connection whose path is broken (virtual ms). */
 const RETRANSMIT_MS = 250;
 
-interface Slot { node: SimNode; alive: boolean; stopped: boolean; inc: number; deferred: Array<() => void> }
+interface Slot { node: SimNode; alive: boolean; stopped: boolean; inc: number; deferred: Array<() => void>; store: PersistentStore }
 
 class InvariantError extends Error {
   constructor(readonly invariant: string, detail: string) { super(detail); }
@@ -108,11 +136,28 @@ export class World implements SimHost {
   private healed = false;
   private readonly dualSince = new Map<string, number>();
   steps = 0;
+  readonly persistentCommits: boolean;
+  readonly sourceRule: SourceRule;
+  readonly commitPeers: 'active' | 'vnnmap';
+  readonly epochRule: EpochRule;
+  /** Acknowledged transactions: key -> full value the client wrote. */
+  private readonly acknowledged = new Map<string, Buffer>();
+  private txSeq = 0;
+  private txAcked = 0;
+  /** Acknowledged transactions no recovered node held (see recovered()). */
+  abandoned = 0;
+  /** A recovery went on without every node holding some acknowledged transaction (see recovered()). */
+  forked = false;
+  recoveriesChecked = 0;
   readonly faults: Record<string, number> = {};
   readonly trace: string[] = [];
 
   constructor(readonly seed: number, readonly opts: SimOptions) {
     this.rng = new Rng(seed);
+    this.persistentCommits = opts.persistentCommits ?? true;
+    this.sourceRule = opts.sourceRule ?? 'epoch';
+    this.commitPeers = opts.commitPeers ?? 'vnnmap';
+    this.epochRule = opts.epochRule ?? 'clock';
     this.timing = opts.timing;
     this.n = opts.nodes;
     this.link = new Array<number>(this.n * this.n).fill(0);
@@ -123,7 +168,7 @@ export class World implements SimHost {
     this.loadUntil = opts.faultMs + opts.settleMs - 8000;
     this.publicIps = Array.from({ length: opts.publicIps }, (_, i) => `192.168.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     for (let p = 0; p < this.n; p++) {
-      this.slots.push({ node: undefined as unknown as SimNode, alive: false, stopped: false, inc: 0, deferred: [] });
+      this.slots.push({ node: undefined as unknown as SimNode, alive: false, stopped: false, inc: 0, deferred: [], store: new PersistentStore() });
       // Nodes come up over the first two seconds, in random order.
       this.at(this.rng.int(2000), () => this.boot(p));
     }
@@ -260,6 +305,46 @@ export class World implements SimHost {
   }
 
   tookOver(): void { /* checked when the cluster has settled */ }
+
+  // ------------------------------------------------------------ persistent database
+
+  persistent(pnn: number): PersistentStore { return this.slots[pnn]!.store; }
+
+  nextTxKey(): string { return `tx${++this.txSeq}`; }
+
+  acked(key: string, data: Buffer): void { this.txAcked++; this.acknowledged.set(key, ltdbValue(data)); }
+
+  recovered(active: number[], pulled: PersistentCopy[]): void {
+    this.recoveriesChecked++;
+    // A transaction none of the recovered nodes held when pulled cannot come back: every node
+    // that applied it was dead, stopped, cut off or banned, and the cluster went on without it
+    // (as CTDB would). The history has forked: the nodes that had it may return later with
+    // their own branch, and whichever branch recovery keeps, the other's acknowledged
+    // transactions are gone; no source rule can avoid that. The daemon's rule (and this
+    // invariant) covers a linear history: checked until the first fork of the run.
+    const held = pulled.map((c) => new Map(c.records));
+    for (const [k, v] of this.acknowledged) {
+      if (!held.some((h) => h.get(k)?.equals(v))) { this.acknowledged.delete(k); this.abandoned++; }
+    }
+    if (this.abandoned > 0) this.forked = true;
+    this.checkPersistent(active, 'after recovery');
+  }
+
+  /** Invariant 'persistent-committed': every acknowledged transaction (not abandoned) is on each of `pnns`. */
+  private checkPersistent(pnns: number[], when: string): void {
+    // Without a cluster lock a partition leaves two clusters committing side by side (split
+    // brain; CTDB documents it): one side's transactions are lost at the merge, whatever the rule.
+    if (this.forked || !this.timing.lock) return;
+    for (const p of pnns) {
+      const have = this.slots[p]!.store.records;
+      for (const [k, v] of this.acknowledged) {
+        const got = have.get(k);
+        if (!got || !got.equals(v)) {
+          throw new InvariantError('persistent-committed', `${when} of [${pnns.join(',')}]: node ${p} ${got ? 'has another value of' : 'lacks'} acknowledged transaction ${k} (${this.acknowledged.size} acknowledged)`);
+        }
+      }
+    }
+  }
 
   // ------------------------------------------------------------ nodes
 
@@ -441,6 +526,7 @@ export class World implements SimHost {
       if (x.generation !== l.generation) fail('agree-generation', `node ${x.pnn} generation ${x.generation}, leader ${l.generation}`);
       if (x.recmode !== RecMode.NORMAL) fail('recmode-normal', `node ${x.pnn} still in recovery mode`);
     }
+    this.checkPersistent(eligible.map((x) => x.pnn), 'when settled');
     for (const x of nodes) {
       if (x.records.calls.pendingCount > 0) fail('no-request-stuck', `node ${x.pnn} still waits for ${x.records.calls.pendingCount} record request(s) after settling`);
     }
@@ -500,7 +586,7 @@ export class World implements SimHost {
       + ` recmode=${s.node.recmode} busy=${s.node.busy} takeoverNeeded=${s.node.takeoverNeeded} ips=[${[...s.node.hosted].join(',')}]`));
     return {
       state,
-      seed: this.seed, steps: this.steps, violation, faults: this.faults, trace: this.trace,
+      seed: this.seed, steps: this.steps, violation, commitsAcked: this.txAcked, commitsAbandoned: this.abandoned, forked: this.forked, recoveriesChecked: this.recoveriesChecked, faults: this.faults, trace: this.trace,
       recoveries: live.reduce((a, x) => a + x.recoveries, 0), takeovers: live.reduce((a, x) => a + x.takeovers, 0),
       fetches: live.reduce((a, x) => a + x.records.issued, 0), fetched: live.reduce((a, x) => a + x.records.completed, 0),
       maxHopCount: live.reduce((a, x) => Math.max(a, x.records.calls.maxHopCount), 0),
