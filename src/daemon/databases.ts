@@ -501,7 +501,10 @@ export class Databases {
       if (r.data.length < LTDB_HEADER_SIZE) return fail(`record of ${r.data.length} bytes has no ltdb header`);
     }
     const generation = d.vnnmap.generation;
-    const others = d.membership.activeNodes().filter((p) => p !== d.pnn);
+    // Every member of the generation (vnnmap) and every active node: a member whose link is down
+    // fails the commit instead of being skipped, so two sides of a cut link never both acknowledge
+    // commits at the same epoch and seqnum.
+    const others = [...new Set([...d.vnnmap.map, ...d.membership.activeNodes()])].filter((p) => p !== d.pnn);
     const timeout = Math.max(1, d.tunable('ControlTimeout') || 60) * 1000;
     // Every node applies the whole batch in one TDB transaction (or nothing of it). The local
     // commit runs while the other nodes work on theirs.

@@ -164,7 +164,7 @@ export class RecoveryRun {
       const replies = await this.all(nodes, Opcode.GET_DB_SEQNUM, w.finish());
       const versions = replies.map((s) => ({ seqnum: s.readBigUInt64LE(0), epoch: s.length >= 16 ? Number(s.readBigUInt64LE(8)) : 0 }));
       const best = pickPersistentSource(versions);
-      epoch = Math.max(...versions.map((v) => v.epoch)) + 1;
+      epoch = nextEpoch(versions.map((v) => v.epoch), Math.floor(Date.now() / 1000));
       this.o.log.info({ db: db.name, nodes, versions: versions.map((v) => `${v.epoch}/${v.seqnum}`), source: nodes[best], epoch }, 'persistent source chosen');
       sources = [nodes[best]!];
     } else if (persistent) {
@@ -250,6 +250,20 @@ export function pickPersistentSource(versions: Array<{ seqnum: bigint; epoch: nu
     if (v.epoch > b.epoch || (v.epoch === b.epoch && v.seqnum > b.seqnum)) best = i;
   });
   return best;
+}
+
+/**
+ * The epoch a recovery stamps: one more than the highest of the recovered
+ * nodes, and at least the recovery's time in seconds. Recoveries are
+ * serialised by the cluster lock, so a clock-ordered epoch also orders two
+ * recoveries that share no node (one side of a partition recovering after
+ * the other from an older copy) — with max + 1 alone both could get the
+ * same epoch and a node with failed-commit residue could win. Clock skew
+ * between leaders larger than the time between such recoveries falls back
+ * to max + 1. Fits the u32 reserved word until 2106.
+ */
+export function nextEpoch(epochs: number[], nowSeconds: number): number {
+  return Math.max(Math.max(0, ...epochs) + 1, nowSeconds) >>> 0;
 }
 
 /** Writes `epoch` into the sequence number record to push (created with seqnum 0 when absent). */

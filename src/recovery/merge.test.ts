@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordFlag } from '../protocol/constants.js';
 import { decodeRecBuffer, joinLtdb, splitLtdb } from '../protocol/payloads.js';
 import { Reader } from '../protocol/buffer.js';
-import { pickPersistentSource, stampEpoch } from './driver.js';
+import { nextEpoch, pickPersistentSource, stampEpoch } from './driver.js';
 import { RecoveryDb, forEachRecord, incomingWins, packRecBuffers } from './merge.js';
 
 const val = (rsn: number, dmaster: number, data = 'x', flags = 0): Buffer =>
@@ -91,6 +91,16 @@ describe('pickPersistentSource', () => {
     { name: 'nodes without an epoch lose to one with', v: [[0, 7n], [1, 1n]], best: 1 },
   ])('$name', ({ v, best }) => {
     expect(pickPersistentSource(v.map(([epoch, seqnum]) => ({ epoch: epoch as number, seqnum: seqnum as bigint })))).toBe(best);
+  });
+});
+
+describe('nextEpoch', () => {
+  it.each([
+    { name: 'one more than the highest when the clock is behind', epochs: [5, 9, 7], now: 3, want: 10 },
+    { name: 'the clock when it is ahead (a recovery sharing no node with the last one still moves on)', epochs: [1, 1], now: 1_800_000_000, want: 1_800_000_000 },
+    { name: 'nodes without an epoch', epochs: [0, 0], now: 0, want: 1 },
+  ])('$name', ({ epochs, now, want }) => {
+    expect(nextEpoch(epochs, now)).toBe(want);
   });
 });
 

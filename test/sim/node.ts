@@ -168,7 +168,9 @@ export class SimNode {
   private trans3Commit(batch: Batch, done: (ok: boolean) => void): void {
     if (this.recmode === RecMode.ACTIVE) { done(false); return; }
     const generation = this.generation;
-    const others = (this.h.commitPeers === 'active' ? this.membership.activeNodes() : this.vnnmap).filter((p) => p !== this.pnn);
+    // 'vnnmap' is the daemon's rule (generation members and active nodes); 'active' its earlier one.
+    const peers = this.h.commitPeers === 'active' ? this.membership.activeNodes() : [...new Set([...this.vnnmap, ...this.membership.activeNodes()])];
+    const others = peers.filter((p) => p !== this.pnn);
     // The local commit (sent first in the daemon, but replies come later here either way).
     this.h.persistent(this.pnn).applyCommit(batch);
     this.callAll(others, () => ({ op: 'update', generation, batch }), (res) => {

@@ -7,7 +7,7 @@
  * daemon's own pure pieces (RecoveryDb, pickPersistentSource, stampEpoch).
  */
 import { LTDB_HEADER_SIZE } from '../../src/protocol/records.js';
-import { pickPersistentSource, stampEpoch } from '../../src/recovery/driver.js';
+import { nextEpoch, pickPersistentSource, stampEpoch } from '../../src/recovery/driver.js';
 import { RecoveryDb } from '../../src/recovery/merge.js';
 
 /** The sequence number record's key (with its NUL), as the daemon and CTDB's client name it. */
@@ -27,10 +27,12 @@ export function ltdbValue(data: Buffer): Buffer {
 export type SourceRule = 'epoch' | 'seqnum';
 
 /**
- * The epoch a recovery stamps: 'max+1' as the daemon (one more than the
- * highest epoch of the recovered nodes), or 'clock' (at least the recovery's
- * time: recoveries serialized by the cluster lock then get increasing epochs
- * even when they share no node, a candidate fix for the finding in sim.test.ts).
+ * The epoch a recovery stamps: 'clock' as the daemon (nextEpoch of
+ * src/recovery/driver.ts: one more than the highest epoch of the recovered
+ * nodes and at least the recovery's time, so recoveries serialised by the
+ * cluster lock get increasing epochs even when they share no node), or
+ * 'max+1', the daemon's earlier rule (kept to replay the finding that
+ * replaced it).
  */
 export type EpochRule = 'max+1' | 'clock';
 
@@ -98,7 +100,7 @@ export function recoverPersistent(copies: PersistentCopy[], leaderPnn: number, r
   for (const [k, v] of copies[best]!.records) recdb.add(Buffer.from(k, 'latin1'), v);
   // Both rules stamp the epoch (the old rule ignores it when choosing), so the
   // simulator's invariant can tell the newest lineage from an abandoned one.
-  const next = Math.max(...copies.map((c) => c.epoch)) + 1;
-  stampEpoch(recdb, epochRule === 'clock' ? Math.max(next, now) : next);
+  const epochs = copies.map((c) => c.epoch);
+  stampEpoch(recdb, epochRule === 'clock' ? nextEpoch(epochs, now) : Math.max(...epochs) + 1);
   return [...recdb.pushRecords()].map((r) => [r.key.toString('latin1'), r.value]);
 }

@@ -127,26 +127,26 @@ describe('deterministic simulator', () => {
       expect(found[0]).toMatch(/persistent-committed/);
     }, 60_000);
 
-    // Known finding (daemon, src/recovery/driver.ts): the epoch recovery stamps is one more than
-    // the highest epoch of the nodes it recovers. A node that recovers alone (the others dead or
-    // stopped) from an old copy gets a low epoch and acknowledges commits; a node with failed-commit
-    // residue of another history at the same epoch and a higher seqnum then wins, and they are lost.
-    // The simulator's default stamps at least the recovery's time ('clock'), which the cluster lock
-    // orders. Replay: npx tsx test/sim/run.ts --seed 235 --nodes 3..7 --lock --faults stop,partition,kill
+    // Finding (fixed in src/recovery/driver.ts nextEpoch): the epoch recovery stamped was one more
+    // than the highest epoch of the nodes it recovered. A node that recovered alone (the others dead
+    // or stopped) from an old copy got a low epoch and acknowledged commits; a node with failed-commit
+    // residue of another history at the same epoch and a higher seqnum then won, and they were lost.
+    // The daemon now stamps at least the recovery's time ('clock'), which the cluster lock orders.
+    // Replay the old rule: npx tsx test/sim/run.ts --seed 235 --nodes 3..7 --lock --faults stop,partition,kill
     // --fault-ms 20000 --settle-ms 25000 --fault-every-ms 1500 --epoch-rule max+1
-    it('known finding: the daemon\'s epoch (max + 1 of the recovered nodes) loses an acknowledged transaction on seed 235; a clock-ordered epoch keeps it', () => {
+    it('finding: the earlier epoch rule (max + 1 of the recovered nodes) loses an acknowledged transaction on seed 235; the daemon\'s clock-ordered epoch keeps it', () => {
       expect(runSeed(235, opts(235, { epochRule: 'max+1' })).violation?.invariant).toBe('persistent-committed');
       expect(runSeed(235, opts(235)).violation).toBeUndefined();
     });
 
-    // Known finding (daemon, src/daemon/databases.ts trans3Commit): a commit goes to
-    // Membership.activeNodes(), so a node of the generation whose link to the origin is down (a
-    // cut link, before the recovery it triggers) is skipped and the commit is acknowledged without
-    // it; that node commits its own transactions at the same epoch and seqnum, and recovery may
-    // copy from it. CTDB sends UPDATE_RECORD to the vnnmap's nodes (a missing one fails the commit);
-    // the simulator's default does that. Replay: npx tsx test/sim/run.ts --seed 19 --nodes 3..7 --lock
-    // --fault-ms 20000 --settle-ms 25000 --fault-every-ms 1500 --commit-peers active
-    it('known finding: the daemon\'s commit peers (connected active nodes, not the generation) lose an acknowledged transaction on seed 19; the vnnmap\'s nodes keep it', () => {
+    // Finding (fixed in src/daemon/databases.ts trans3Commit): a commit went to
+    // Membership.activeNodes(), so a node of the generation whose link to the origin was down (a
+    // cut link, before the recovery it triggers) was skipped and the commit acknowledged without
+    // it; that node committed its own transactions at the same epoch and seqnum, and recovery could
+    // copy from it. The daemon now sends UPDATE_RECORD to every vnnmap member and active node, so an
+    // unreachable member fails the commit. Replay the old rule: npx tsx test/sim/run.ts --seed 19
+    // --nodes 3..7 --lock --fault-ms 20000 --settle-ms 25000 --fault-every-ms 1500 --commit-peers active
+    it('finding: the earlier commit peers (connected active nodes only) lose an acknowledged transaction on seed 19; the daemon\'s rule (generation members too) keeps it', () => {
       const all = { faults: [...FAULT_KINDS] };
       expect(runSeed(19, opts(19, { ...all, commitPeers: 'active' })).violation?.invariant).toBe('persistent-committed');
       expect(runSeed(19, opts(19, all)).violation).toBeUndefined();
