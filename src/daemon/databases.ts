@@ -83,6 +83,7 @@ export class Databases {
       },
     });
     this.wipeStaleFiles();
+    this.attachPersistentOnDisk();
     this.registerControls();
     for (const op of [Operation.REQ_CALL, Operation.REQ_DMASTER, Operation.REPLY_DMASTER, Operation.REPLY_ERROR, Operation.REPLY_CALL]) {
       d.onNodeOperation(op, (pnn, p) => this.onNodePacket(pnn, p));
@@ -111,6 +112,30 @@ export class Databases {
       for (const n of names) {
         if (!n.endsWith(suffix) || !n.includes('.tdb')) continue;
         try { rmSync(join(dir, n), { force: true }); } catch (err) { this.d.log.warn({ err, file: join(dir, n) }, 'cannot remove stale database file'); }
+      }
+    }
+  }
+
+  /**
+   * As CTDB does at start, attaches every persistent database whose file
+   * (`NAME.tdb.PNN`) is in the persistent directory, so `getdbmap` lists
+   * them and recovery keeps them in step before any client attaches. A file
+   * that does not open (corrupt, unreadable) is logged with its name and
+   * left untouched; the daemon starts without it.
+   */
+  private attachPersistentOnDisk(): void {
+    const dir = this.d.opts.config.database.persistentDir;
+    const suffix = `.${this.d.pnn}`;
+    let names: string[];
+    try { names = readdirSync(dir).sort(); } catch { return; }
+    for (const n of names) {
+      if (!n.endsWith(suffix)) continue;
+      const name = n.slice(0, -suffix.length);
+      if (!name.endsWith('.tdb') || name === '.tdb') continue;
+      try {
+        this.attach(name, 'persistent');
+      } catch (err) {
+        this.d.log.error({ err, file: join(dir, n) }, 'persistent database found at start does not open; left untouched and not attached');
       }
     }
   }

@@ -326,6 +326,8 @@ describe.skipIf(!built)('clustered databases (3 nodes)', () => {
     await c.kill(1, 'SIGTERM');
     c.start(1);
     expect(await c.waitAllOk(0, 90_000)).toBe(true);
+    // Attached again at start from the file on disk, before any client asks (as CTDB does).
+    expect(ok(1, ['getdbmap'])).toMatch(/name:pers\.tdb path:\S+pers\.tdb\.1 PERSISTENT/);
     ok(1, ['attach', 'pers.tdb', 'persistent']);
     expect(ok(1, ['pfetch', 'pers.tdb', 'durable'])).toBe('yes\n');
     const file = join(c.base(1), 'db/persistent/pers.tdb.1');
