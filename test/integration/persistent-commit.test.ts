@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtdbClient } from '../../src/client/client.js';
-import { getRecmode, getVnnmap } from '../../src/client/controls.js';
+import { getVnnmap } from '../../src/client/controls.js';
 import { writeAll } from '../../src/protocol/buffer.js';
-import { Pnn, RecMode } from '../../src/protocol/constants.js';
+import { Pnn } from '../../src/protocol/constants.js';
 import { dbIdForName } from '../../src/protocol/hash.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
 import { encodeRecBuffer, joinLtdb } from '../../src/protocol/records.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
+import { waitSettled } from '../harness/settled.js';
 
 /**
  * Persistent commit semantics on a 3-node cluster (127.0.0.160–162): the
@@ -29,18 +30,7 @@ describe.skipIf(!built)('persistent commits survive recovery (3 nodes)', () => {
   const socket = (pnn: number): string => join(cl.base(pnn), 'run', 'ctdbd.socket');
 
   /** Every node in `nodes` in NORMAL mode on one generation (other than `before`). */
-  const settled = (nodes: number[], before?: number): Promise<boolean> => cl.waitFor(async () => {
-    const gens = new Set<number>();
-    for (const pnn of nodes) {
-      const c = await CtdbClient.connect(socket(pnn)).catch(() => undefined);
-      if (!c) return false;
-      try {
-        if (await getRecmode(c, Pnn.CURRENT, { timeoutMs: 5000 }) !== RecMode.NORMAL) return false;
-        gens.add((await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation);
-      } catch { return false; } finally { c.close(); }
-    }
-    return gens.size === 1 && !gens.has(before ?? -1);
-  }, 90_000, 200);
+  const settled = (nodes: number[], before?: number): Promise<boolean> => waitSettled(cl, nodes, before, 90_000);
   const generation = async (pnn: number): Promise<number> => {
     const c = await CtdbClient.connect(socket(pnn));
     try { return (await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation; } finally { c.close(); }

@@ -3,12 +3,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtdbClient } from '../../src/client/client.js';
-import { getPnn, getRecmode, getVnnmap } from '../../src/client/controls.js';
+import { getPnn, getVnnmap } from '../../src/client/controls.js';
 import { ClusterDb, attachDb } from '../../src/client/db.js';
-import { Pnn, RecMode } from '../../src/protocol/constants.js';
+import { Pnn } from '../../src/protocol/constants.js';
 import { joinLtdb, splitLtdb } from '../../src/protocol/payloads.js';
 import { FAULTS_ENV } from '../../src/recovery/test-faults.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
+import { waitSettled } from '../harness/settled.js';
 
 /**
  * Recovery and vacuuming under injected faults, on a 3-node local cluster
@@ -47,20 +48,7 @@ describe.skipIf(!built)('recovery and vacuuming with injected faults (3 nodes)',
     const c = await CtdbClient.connect(socket(pnn));
     try { return (await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation; } finally { c.close(); }
   };
-  async function settled(nodes: number[], notGeneration?: number): Promise<boolean> {
-    return cl.waitFor(async () => {
-      const gens = new Set<number>();
-      for (const pnn of nodes) {
-        const c = await CtdbClient.connect(socket(pnn)).catch(() => undefined);
-        if (!c) return false;
-        try {
-          if (await getRecmode(c, Pnn.CURRENT, { timeoutMs: 5000 }) !== RecMode.NORMAL) return false;
-          gens.add((await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation);
-        } catch { return false; } finally { c.close(); }
-      }
-      return gens.size === 1 && (notGeneration === undefined || !gens.has(notGeneration));
-    }, 120_000, 200);
-  }
+  const settled = (nodes: number[], notGeneration?: number): Promise<boolean> => waitSettled(cl, nodes, notGeneration);
   const status = (pnn: number, of: number): string => cl.ctdb(pnn, ['nodestatus', String(of)]).stdout;
 
   beforeAll(async () => {

@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtdbClient } from '../../src/client/client.js';
-import { getPnn, getRecmode, getVnnmap } from '../../src/client/controls.js';
+import { getPnn } from '../../src/client/controls.js';
 import { ClusterDb, attachDb, type DbKindName } from '../../src/client/db.js';
-import { DbFlag, Pnn, RecMode, RecordFlag } from '../../src/protocol/constants.js';
+import { DbFlag, Pnn, RecordFlag } from '../../src/protocol/constants.js';
 import { joinLtdb, splitLtdb, type LtdbHeader } from '../../src/protocol/payloads.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
+import { waitSettled } from '../harness/settled.js';
 
 /**
  * Database recovery on a 3-node local cluster (127.0.0.200–202): the leader's
@@ -51,20 +52,7 @@ describe.skipIf(!built)('database recovery (3 nodes)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await settled(nodes)).toBe(true);
   }
-  async function settled(nodes: number[]): Promise<boolean> {
-    return cl.waitFor(async () => {
-      const gens = new Set<number>();
-      for (const pnn of nodes) {
-        const c = await CtdbClient.connect(socket(pnn)).catch(() => undefined);
-        if (!c) return false;
-        try {
-          if (await getRecmode(c, Pnn.CURRENT, { timeoutMs: 5000 }) !== RecMode.NORMAL) return false;
-          gens.add((await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation);
-        } catch { return false; } finally { c.close(); }
-      }
-      return gens.size === 1;
-    }, 90_000, 200);
-  }
+  const settled = (nodes: number[]): Promise<boolean> => waitSettled(cl, nodes, undefined, 90_000);
 
   beforeAll(async () => {
     cl = new LocalCluster({ nodes: 3, firstOctet: 200 });
