@@ -24,7 +24,8 @@ export const MAX_KEY_SIZE = 64 * 1024;
 /** Largest record data (bytes). */
 export const MAX_DATA_SIZE = 16 * 1024 * 1024;
 /** The persistent sequence number key (NUL included). */
-export const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
+export { SEQNUM_KEY } from '../protocol/records.js';
+import { SEQNUM_KEY } from '../protocol/records.js';
 
 /** The database kinds one can attach. */
 export type DbKindName = 'volatile' | 'persistent' | 'replicated';

@@ -19,7 +19,7 @@ import { jenkinsHash } from '../protocol/hash.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Packet, ReqCall, ReqControl } from '../protocol/packets.js';
 import {
-  LTDB_HEADER_SIZE, decodePulldbExt, decodeRecBuffer, decodeRecData, decodeTransdb, decodeTraverseAllExt,
+  LTDB_HEADER_SIZE, SEQNUM_EPOCH_OFFSET, SEQNUM_KEY, decodePulldbExt, decodeRecBuffer, decodeRecData, decodeTransdb, decodeTraverseAllExt,
   decodeTraverseStart, decodeTraverseStartExt, encodeDbStatistics, encodeDbidMap, encodeRecBuffer, encodeRecData,
   encodeTraverseAllExt, type LtdbHeader, type RecData,
 } from '../protocol/payloads.js';
@@ -34,8 +34,6 @@ const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(
 const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
 const hex8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 
-/** The key of a persistent database's sequence number record (NUL included). */
-export const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
 
 function cName(data: Buffer): string {
   const z = data.indexOf(0);
@@ -626,17 +624,17 @@ export function applyRecords(db: LocalDb, records: RecData[]): void {
   }
 }
 
-/**
- * Where the recovery epoch of a persistent database lives: the ltdb header's
- * reserved word of its `__db_sequence_number__` record. Every successful
- * recovery writes max(epoch of the participants) + 1 on every active node, in
- * the same transaction as the recovered records; client commits keep it.
- * Recovery copies the database from the node with the highest epoch, then the
- * highest seqnum. Every acknowledged commit reached every active node of its
- * generation, and a node left out of the last recovery has an older epoch,
- * so the extra seqnum of failed commits applied only there cannot win.
+/*
+ * The recovery epoch of a persistent database lives in the reserved word of
+ * its sequence number record's ltdb header (SEQNUM_EPOCH_OFFSET). Every
+ * successful recovery stamps a new one (nextEpoch in src/recovery/driver.ts)
+ * on every active node, in the same transaction as the recovered records;
+ * client commits keep it. Recovery copies the database from the node with
+ * the highest epoch, then the highest seqnum. Every acknowledged commit
+ * reached every node of its generation, and a node left out of the last
+ * recovery has an older epoch, so the extra seqnum of failed commits applied
+ * only there cannot win.
  */
-export const SEQNUM_EPOCH_OFFSET = 12;
 
 /** The recovery epoch of a persistent database (0 when it has none). */
 export function readEpoch(db: LocalDb): number {

@@ -15,44 +15,31 @@
  */
 import { CtdbError } from '../common/errors.js';
 import type { LocalDb } from './local-db.js';
-import { LTDB_HEADER_SIZE } from '../protocol/records.js';
+import { LTDB_HEADER_SIZE, SEQNUM_KEY, recBufferCount, recDataAt, recDataBytes } from '../protocol/records.js';
 import { RO_FLAGS } from './readonly.js';
 
-const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
-
 /**
- * Checks a rec_buffer (db id, count, then count rec_data) and counts the
- * records that carry an ltdb header (the others are ignored at commit).
- * Throws EMSGSIZE/EINVAL naming the record when the buffer is inconsistent.
+ * Checks a rec_buffer (count, then count rec_data; its db id is not looked
+ * at) and counts the records that carry an ltdb header (the others are
+ * ignored at commit). Throws EMSGSIZE/EINVAL naming the record when the
+ * buffer is inconsistent.
  */
 export function countRecBuffer(buf: Buffer): number {
-  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
-  const count = buf.readUInt32LE(4);
+  const count = recBufferCount(buf);
   let off = 8; let kept = 0;
   for (let i = 0; i < count; i++) {
-    if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
-    const length = buf.readUInt32LE(off);
-    const keyLen = buf.readUInt32LE(off + 8);
-    const dataLen = buf.readUInt32LE(off + 12);
-    if (length < 16 + keyLen + dataLen || off + length > buf.length) {
-      throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keyLen} + data ${dataLen} in the buffer`);
-    }
-    if (dataLen >= LTDB_HEADER_SIZE) kept++;
+    const { length, datalen } = recDataAt(buf, off, i, count);
+    if (datalen >= LTDB_HEADER_SIZE) kept++;
     off += length;
   }
   return kept;
 }
 
-/** A one-record rec_buffer. */
+/** A one-record rec_buffer (db id 0: the freeze does not look at it). */
 function oneRecord(key: Buffer, value: Buffer): Buffer {
-  const b = Buffer.alloc(8 + 16 + key.length + value.length);
-  b.writeUInt32LE(1, 4);
-  b.writeUInt32LE(16 + key.length + value.length, 8);
-  b.writeUInt32LE(key.length, 16);
-  b.writeUInt32LE(value.length, 20);
-  key.copy(b, 24);
-  value.copy(b, 24 + key.length);
-  return b;
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(1, 4);
+  return Buffer.concat([head, recDataBytes(key, value)]);
 }
 
 /** Where a commit is in the staged rec_buffers. */

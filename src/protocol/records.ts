@@ -43,6 +43,14 @@ export function joinLtdb(header: LtdbHeader, data: Buffer): Buffer {
   return Buffer.from(w.finish());
 }
 
+/** Key (NUL included) of a persistent database's sequence number record. */
+export const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
+/**
+ * Byte offset, in the ltdb header of the sequence number record, of the
+ * recovery epoch (the header's reserved word; CTDB writes 0 there).
+ */
+export const SEQNUM_EPOCH_OFFSET = 12;
+
 /** One marshalled record: reqid, key and data (data may start with an ltdb header). */
 export interface RecData { reqid: number; key: Buffer; data: Buffer }
 export const encodeRecData = (w: Writer, v: RecData): void => {
@@ -72,6 +80,47 @@ export const decodeRecBuffer = (r: Reader): RecBuffer => {
   if (count * 16 > r.remaining) throw new CtdbError('EMSGSIZE', `rec_buffer count ${count} exceeds ${r.remaining} bytes`);
   return { dbId, records: readArray(r, count, decodeRecData) };
 };
+
+/**
+ * One rec_data (length, reqid 0, key length, value length, key, value) as
+ * bytes: a record for the zero-copy walkers below.
+ */
+export function recDataBytes(key: Buffer, value: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(16 + key.length + value.length);
+  b.writeUInt32LE(b.length, 0); b.writeUInt32LE(0, 4); b.writeUInt32LE(key.length, 8); b.writeUInt32LE(value.length, 12);
+  key.copy(b, 16); value.copy(b, 16 + key.length);
+  return b;
+}
+
+/**
+ * A rec_buffer's record count, read without decoding its records. Throws
+ * EMSGSIZE when the buffer is shorter than its header, and EINVAL when
+ * `dbId` is given and the buffer is for another database.
+ */
+export function recBufferCount(buf: Buffer, dbId?: number): number {
+  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
+  const id = buf.readUInt32LE(0);
+  if (dbId !== undefined && id !== dbId >>> 0) {
+    throw new CtdbError('EINVAL', `rec_buffer for db 0x${id.toString(16)} where 0x${(dbId >>> 0).toString(16)} was expected`);
+  }
+  return buf.readUInt32LE(4);
+}
+
+/**
+ * The lengths of the rec_data at byte `off` of `buf` (record `i` of
+ * `count`, for messages), checked to fit the buffer: EMSGSIZE when the
+ * buffer ends inside its head, EINVAL when its length word does not fit.
+ */
+export function recDataAt(buf: Buffer, off: number, i: number, count: number): { length: number; keylen: number; datalen: number } {
+  if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
+  const length = buf.readUInt32LE(off);
+  const keylen = buf.readUInt32LE(off + 8);
+  const datalen = buf.readUInt32LE(off + 12);
+  if (length < 16 + keylen + datalen || off + length > buf.length) {
+    throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keylen} + data ${datalen} in the buffer`);
+  }
+  return { length, keylen, datalen };
+}
 
 /** DB_PULL / DB_PUSH_START request. */
 export interface PulldbExt { dbId: number; lmaster: number; srvid: bigint }

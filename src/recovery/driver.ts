@@ -15,7 +15,7 @@ import { CtdbError, oneLine } from '../common/errors.js';
 import { Reader, Writer, writeAll } from '../protocol/buffer.js';
 import { DbFlag, Srvid } from '../protocol/constants.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
-import { decodeDbidMap, encodePulldbExt, encodeTransdb } from '../protocol/payloads.js';
+import { SEQNUM_EPOCH_OFFSET, SEQNUM_KEY, decodeDbidMap, encodePulldbExt, encodeTransdb } from '../protocol/payloads.js';
 import { RecoveryDb } from './merge.js';
 
 /** Attempts per database before the recovery fails. */
@@ -231,10 +231,6 @@ export class RecoveryRun {
   }
 }
 
-/** The sequence number record of a persistent database (key with its NUL). */
-const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
-/** Offset of the recovery epoch in that record's ltdb header (its reserved word). */
-const EPOCH_OFFSET = 12;
 
 /**
  * Which node a persistent database is copied from: the highest recovery
@@ -272,6 +268,6 @@ export function stampEpoch(recdb: RecoveryDb, epoch: number): void {
   let value: Buffer;
   if (cur && cur.value.length >= 24) value = Buffer.from(cur.value);
   else { value = Buffer.alloc(32); }
-  value.writeUInt32LE(epoch >>> 0, EPOCH_OFFSET);
+  value.writeUInt32LE(epoch >>> 0, SEQNUM_EPOCH_OFFSET);
   recdb.set(SEQNUM_KEY, value);
 }

@@ -6,7 +6,7 @@
  */
 import { CtdbError } from '../common/errors.js';
 import { RecordFlag } from '../protocol/constants.js';
-import { LTDB_HEADER_SIZE } from '../protocol/records.js';
+import { LTDB_HEADER_SIZE, recBufferCount, recDataAt, recDataBytes } from '../protocol/records.js';
 
 /** One record kept by the merge: key and full stored value (ltdb header + data). */
 export interface MergedRecord { key: Buffer; value: Buffer }
@@ -41,14 +41,6 @@ function incomingWinsAt(sb: Buffer, so: number, ib: Buffer, io: number, leaderPn
   return sb.readUInt32LE(so + 8) === leaderPnn >>> 0;
 }
 
-/** One record as a rec_data (length, reqid 0, key length, value length, key, value). */
-function recordBuffer(key: Buffer, value: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(16 + key.length + value.length);
-  b.writeUInt32LE(b.length, 0); b.writeUInt32LE(0, 4); b.writeUInt32LE(key.length, 8); b.writeUInt32LE(value.length, 12);
-  key.copy(b, 16); value.copy(b, 16 + key.length);
-  return b;
-}
-
 /**
  * The temporary recovery database of one DB: the newest copy of every record
  * seen so far. Records stay where they arrived (the pulled rec_buffers): the
@@ -74,7 +66,7 @@ export class RecoveryDb {
     if (value.length < LTDB_HEADER_SIZE) {
       throw new CtdbError('EINVAL', `pulled record of ${value.length} bytes has no ltdb header`);
     }
-    return this.merge(recordBuffer(key, value), 0);
+    return this.merge(recDataBytes(key, value), 0);
   }
 
   /**
@@ -84,7 +76,7 @@ export class RecoveryDb {
    * header. Returns the record count.
    */
   addRecBuffer(buf: Buffer, dbId: number): number {
-    const count = checkRecBufferHead(buf, dbId);
+    const count = recBufferCount(buf, dbId);
     let off = 8;
     for (let i = 0; i < count; i++) {
       const { length, keylen, datalen } = recDataAt(buf, off, i, count);
@@ -105,12 +97,26 @@ export class RecoveryDb {
     return -1;
   }
 
+  /** Merges the rec_data at `off` in `buf`; true when it is now the kept copy. */
   private merge(buf: Buffer, off: number): boolean {
+    return this.keep(buf, off, (sb, so) =>
+      incomingWinsAt(sb, so + 16 + sb.readUInt32LE(so + 8), buf, off + 16 + buf.readUInt32LE(off + 8), this.leaderPnn));
+  }
+
+  /** Replaces the kept copy of `key` unconditionally (the driver stamps the recovery epoch). */
+  set(key: Buffer, value: Buffer): void {
+    this.keep(recDataBytes(key, value), 0, () => true);
+  }
+
+  /**
+   * Makes the rec_data at `off` in `buf` the kept copy of its key: always
+   * for a new key, else when `replaces(kept buffer, kept offset)` says so.
+   */
+  private keep(buf: Buffer, off: number, replaces: (sb: Buffer, so: number) => boolean): boolean {
     const hash = keyHash(buf, off + 16, off + 16 + buf.readUInt32LE(off + 8));
     const slot = this.find(buf, off, hash);
     if (slot >= 0) {
-      const sb = this.slotBuf[slot]!; const so = this.slotOff[slot]!;
-      if (!incomingWinsAt(sb, so + 16 + sb.readUInt32LE(so + 8), buf, off + 16 + buf.readUInt32LE(off + 8), this.leaderPnn)) return false;
+      if (!replaces(this.slotBuf[slot]!, this.slotOff[slot]!)) return false;
       this.slotBuf[slot] = buf; this.slotOff[slot] = off;
       return true;
     }
@@ -118,17 +124,6 @@ export class RecoveryDb {
     this.index.set(hash, this.slotBuf.length);
     this.slotBuf.push(buf); this.slotOff.push(off);
     return true;
-  }
-
-  /** Replaces the kept copy of `key` unconditionally (the driver stamps the recovery epoch). */
-  set(key: Buffer, value: Buffer): void {
-    const b = recordBuffer(key, value);
-    const hash = keyHash(b, 16, 16 + key.length);
-    const slot = this.find(b, 0, hash);
-    if (slot >= 0) { this.slotBuf[slot] = b; this.slotOff[slot] = 0; return; }
-    this.slotNext.push(this.index.get(hash) ?? -1);
-    this.index.set(hash, this.slotBuf.length);
-    this.slotBuf.push(b); this.slotOff.push(0);
   }
 
   /** The kept copy of `key`, if any. */
@@ -240,7 +235,7 @@ export function* packRecBuffers(dbId: number, records: Iterable<MergedRecord>, l
  * when its db id is not `dbId`. Returns the record count.
  */
 export function forEachRecord(buf: Buffer, dbId: number, fn: (key: Buffer, value: Buffer) => void): number {
-  const count = checkRecBufferHead(buf, dbId);
+  const count = recBufferCount(buf, dbId);
   let off = 8;
   for (let i = 0; i < count; i++) {
     const { length, keylen, datalen } = recDataAt(buf, off, i, count);
@@ -249,24 +244,4 @@ export function forEachRecord(buf: Buffer, dbId: number, fn: (key: Buffer, value
     off += length;
   }
   return count;
-}
-
-/** Checks a rec_buffer's header against `dbId`; returns its record count. */
-function checkRecBufferHead(buf: Buffer, dbId: number): number {
-  if (buf.length < 8) throw new CtdbError('EMSGSIZE', `rec_buffer of ${buf.length} bytes is shorter than its header`);
-  const id = buf.readUInt32LE(0);
-  if (id !== dbId >>> 0) throw new CtdbError('EINVAL', `rec_buffer for db 0x${id.toString(16)} where 0x${(dbId >>> 0).toString(16)} was expected`);
-  return buf.readUInt32LE(4);
-}
-
-/** The rec_data at `off` (record `i` of `count`), checked to fit the buffer. */
-function recDataAt(buf: Buffer, off: number, i: number, count: number): { length: number; keylen: number; datalen: number } {
-  if (off + 16 > buf.length) throw new CtdbError('EMSGSIZE', `rec_buffer ends inside record ${i} of ${count}`);
-  const length = buf.readUInt32LE(off);
-  const keylen = buf.readUInt32LE(off + 8);
-  const datalen = buf.readUInt32LE(off + 12);
-  if (length < 16 + keylen + datalen || off + length > buf.length) {
-    throw new CtdbError('EINVAL', `rec_data ${i}: length ${length} does not fit key ${keylen} + data ${datalen} in the buffer`);
-  }
-  return { length, keylen, datalen };
 }

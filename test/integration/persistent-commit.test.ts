@@ -7,7 +7,7 @@ import { writeAll } from '../../src/protocol/buffer.js';
 import { Pnn } from '../../src/protocol/constants.js';
 import { dbIdForName } from '../../src/protocol/hash.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
-import { encodeRecBuffer, joinLtdb } from '../../src/protocol/records.js';
+import { SEQNUM_KEY, encodeRecBuffer, joinLtdb } from '../../src/protocol/records.js';
 import { DIST, LocalCluster } from '../harness/cluster.js';
 import { waitSettled } from '../harness/settled.js';
 
@@ -23,7 +23,6 @@ import { waitSettled } from '../harness/settled.js';
  */
 const built = existsSync(join(DIST, 'ctdbd.js')) && existsSync(join(DIST, 'ctdb_recovery_helper.js'));
 const DB = 'pcommit.tdb';
-const SEQNUM_KEY = Buffer.from('__db_sequence_number__\0', 'latin1');
 
 describe.skipIf(!built)('persistent commits survive recovery (3 nodes)', () => {
   let cl: LocalCluster;

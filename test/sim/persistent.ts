@@ -6,14 +6,12 @@
  * readEpoch), and this file mirrors them exactly; the recovery side uses the
  * daemon's own pure pieces (RecoveryDb, pickPersistentSource, stampEpoch).
  */
-import { LTDB_HEADER_SIZE } from '../../src/protocol/records.js';
+import { LTDB_HEADER_SIZE, SEQNUM_EPOCH_OFFSET, SEQNUM_KEY as SEQNUM_KEY_BYTES } from '../../src/protocol/records.js';
 import { nextEpoch, pickPersistentSource, stampEpoch } from '../../src/recovery/driver.js';
 import { RecoveryDb } from '../../src/recovery/merge.js';
 
 /** The sequence number record's key (with its NUL), as the daemon and CTDB's client name it. */
-export const SEQNUM_KEY = '__db_sequence_number__\0';
-/** As SEQNUM_EPOCH_OFFSET in src/daemon/databases.ts. */
-const EPOCH_OFFSET = 12;
+export const SEQNUM_KEY = SEQNUM_KEY_BYTES.toString('latin1');
 
 /** A value: ltdb header (RSN 1, dmaster 0, flags 0) and data. */
 export function ltdbValue(data: Buffer): Buffer {
@@ -46,7 +44,7 @@ export class PersistentStore {
   /** As readEpoch. */
   get epoch(): number {
     const v = this.records.get(SEQNUM_KEY);
-    return v && v.length >= LTDB_HEADER_SIZE ? v.readUInt32LE(EPOCH_OFFSET) : 0;
+    return v && v.length >= LTDB_HEADER_SIZE ? v.readUInt32LE(SEQNUM_EPOCH_OFFSET) : 0;
   }
 
   /** As readSeqnum. */
@@ -62,7 +60,7 @@ export class PersistentStore {
       let value = v;
       if (epoch !== 0 && k === SEQNUM_KEY && v.length >= LTDB_HEADER_SIZE) {
         value = Buffer.from(v);
-        value.writeUInt32LE(epoch, EPOCH_OFFSET);
+        value.writeUInt32LE(epoch, SEQNUM_EPOCH_OFFSET);
       }
       this.records.set(k, value);
     }
