@@ -20,13 +20,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtdbClient } from '../src/client/client.js';
-import { getPnn, getRecmode, getVnnmap } from '../src/client/controls.js';
+import { getPnn, getVnnmap } from '../src/client/controls.js';
 import { ClusterDb, attachDb } from '../src/client/db.js';
 import { TdbFile } from '../src/db/tdb.js';
-import { Pnn, RecMode } from '../src/protocol/constants.js';
+import { Pnn } from '../src/protocol/constants.js';
 import { jenkinsHash } from '../src/protocol/hash.js';
 import { joinLtdb } from '../src/protocol/payloads.js';
 import { LocalCluster } from '../test/harness/cluster.js';
+import { waitSettled } from '../test/harness/settled.js';
 
 const RECORDS = Number(process.argv[2] ?? 100_000);
 const DBS = Number(process.argv[3] ?? 10);
@@ -35,22 +36,33 @@ const TUNABLES = 'VacuumInterval=0\nRerecoveryTimeout=0\n';
 
 const sock = (cl: LocalCluster, pnn: number): string => join(cl.base(pnn), 'run', 'ctdbd.socket');
 
-async function plant(cl: LocalCluster, pnn: number, name: string, keys: number, empty: boolean): Promise<void> {
+/**
+ * Writes `count` records straight into node `pnn`'s file of volatile `name`
+ * (attached first), 50,000 to a TDB transaction; `recordAt(i)` gives the
+ * key and the value (ltdb header included).
+ */
+async function storeDirect(cl: LocalCluster, pnn: number, name: string, count: number, recordAt: (i: number) => [Buffer, Buffer]): Promise<void> {
   const c = await CtdbClient.connect(sock(cl, pnn));
   try {
     c.pnn = await getPnn(c, Pnn.CURRENT);
     const id = await attachDb(c, Pnn.CURRENT, name);
     const db = await ClusterDb.open(c, { id, name, flags: 0 });
     try {
-      for (let from = 0; from < keys; from += 50_000) {
+      for (let from = 0; from < count; from += 50_000) {
         db.tdb.transaction(() => {
-          for (let i = from; i < Math.min(keys, from + 50_000); i++) {
-            db.tdb.store(Buffer.from(`${name}-n${pnn}-k${i}`), joinLtdb({ rsn: 1n, dmaster: pnn, flags: 0 }, empty ? Buffer.alloc(0) : Buffer.from(`value-${i}-padding-padding`)));
-          }
+          for (let i = from; i < Math.min(count, from + 50_000); i++) db.tdb.store(...recordAt(i));
         });
       }
     } finally { db.close(); }
   } finally { c.close(); }
+}
+
+/** Plants `keys` records on node `pnn` (dmaster = pnn), with data or empty. */
+function plant(cl: LocalCluster, pnn: number, name: string, keys: number, empty: boolean): Promise<void> {
+  return storeDirect(cl, pnn, name, keys, (i) => [
+    Buffer.from(`${name}-n${pnn}-k${i}`),
+    joinLtdb({ rsn: 1n, dmaster: pnn, flags: 0 }, empty ? Buffer.alloc(0) : Buffer.from(`value-${i}-padding-padding`)),
+  ]);
 }
 
 /**
@@ -73,39 +85,14 @@ async function plantDeleted(cl: LocalCluster, name: string, keys: number): Promi
       if (lm !== pnn) perNode.get(lm)!.push([key, pnn]);
     }
   }
-  await Promise.all([0, 1, 2].map(async (pnn) => {
-    const c = await CtdbClient.connect(sock(cl, pnn));
-    try {
-      c.pnn = await getPnn(c, Pnn.CURRENT);
-      const id = await attachDb(c, Pnn.CURRENT, name);
-      const db = await ClusterDb.open(c, { id, name, flags: 0 });
-      try {
-        const recs = perNode.get(pnn)!;
-        for (let from = 0; from < recs.length; from += 50_000) {
-          db.tdb.transaction(() => {
-            for (const [key, dmaster] of recs.slice(from, from + 50_000)) db.tdb.store(key, joinLtdb({ rsn: 1n, dmaster, flags: 0 }, Buffer.alloc(0)));
-          });
-        }
-      } finally { db.close(); }
-    } finally { c.close(); }
+  await Promise.all([0, 1, 2].map((pnn) => {
+    const recs = perNode.get(pnn)!;
+    return storeDirect(cl, pnn, name, recs.length, (i) => [recs[i]![0], joinLtdb({ rsn: 1n, dmaster: recs[i]![1], flags: 0 }, Buffer.alloc(0))]);
   }));
 }
 
-/** Every node in NORMAL mode on one generation (other than `not`). */
-async function settled(cl: LocalCluster, not?: number, timeoutMs = 600_000): Promise<boolean> {
-  return cl.waitFor(async () => {
-    const gens = new Set<number>();
-    for (const pnn of [0, 1, 2]) {
-      const c = await CtdbClient.connect(sock(cl, pnn)).catch(() => undefined);
-      if (!c) return false;
-      try {
-        if (await getRecmode(c, Pnn.CURRENT, { timeoutMs: 5000 }) !== RecMode.NORMAL) return false;
-        gens.add((await getVnnmap(c, Pnn.CURRENT, { timeoutMs: 5000 })).generation);
-      } catch { return false; } finally { c.close(); }
-    }
-    return gens.size === 1 && (not === undefined || !gens.has(not));
-  }, timeoutMs, 50);
-}
+/** Every node in NORMAL mode on one generation (other than `not`), polled every 50 ms (the poll is part of the timing). */
+const settled = (cl: LocalCluster, not?: number, timeoutMs = 600_000): Promise<boolean> => waitSettled(cl, [0, 1, 2], not, timeoutMs, 50);
 
 async function generation(cl: LocalCluster): Promise<number> {
   const c = await CtdbClient.connect(sock(cl, 0));

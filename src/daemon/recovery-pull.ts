@@ -58,10 +58,11 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
     buf = Buffer.allocUnsafe(PULL_CHUNK + 64 * 1024);
     off = 8; inBuf = 0;
   };
-  // Room for each record's rec_data in the buffer; its key and data bytes are copied in by the walk.
-  let pending = 0;
+  // Room for each record's rec_data in the buffer; the walk copies its key and data bytes in at
+  // once (before the next call), so the record is counted here and a full buffer goes out at the
+  // next record or at the end.
   const place = (keyLen: number, dataLen: number): Buffer | undefined => {
-    if (pending > 0) { off += pending; inBuf++; count++; pending = 0; if (off >= PULL_CHUNK) flush(); }
+    if (off >= PULL_CHUNK) flush();
     if (dataLen < LTDB_HEADER_SIZE) return undefined;
     const len = 16 + keyLen + dataLen;
     if (off + len > buf.length) {
@@ -72,8 +73,9 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
     buf.writeUInt32LE(0, off + 4);
     buf.writeUInt32LE(keyLen, off + 8);
     buf.writeUInt32LE(dataLen, off + 12);
-    pending = len;
-    return buf.subarray(off + 16, off + len);
+    const target = buf.subarray(off + 16, off + len);
+    off += len; inBuf++; count++;
+    return target;
   };
   // Whole hash chains per time slice, the event loop free in between: a big
   // database must not hold up keepalives and controls while it is read.
@@ -83,7 +85,6 @@ async function pullNow(d: Ctdbd, db: LocalDb, pnn: number, srvid: bigint): Promi
     // The clock is read every 16 chains only (most chains hold a few records).
     let n = 0;
     chain = db.tdb.copyChains(chain, place, () => (++n & 15) !== 0 || performance.now() < sliceEnd);
-    if (pending > 0) { off += pending; inBuf++; count++; pending = 0; }
     if (chain < chains) await yieldToLoop();
   }
   if (inBuf > 0 || count === 0) flush();

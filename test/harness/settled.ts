@@ -7,9 +7,10 @@ import type { LocalCluster } from './cluster.js';
 /**
  * Waits until every node in `nodes` answers in recovery mode NORMAL on one
  * generation (other than `notGeneration` when given: a recovery since then).
- * False after `timeoutMs`. Asks each daemon over its client socket.
+ * False after `timeoutMs`; asks every `intervalMs`. Asks each daemon over
+ * its client socket.
  */
-export function waitSettled(cl: LocalCluster, nodes: number[], notGeneration?: number, timeoutMs = 120_000): Promise<boolean> {
+export function waitSettled(cl: LocalCluster, nodes: number[], notGeneration?: number, timeoutMs = 120_000, intervalMs = 200): Promise<boolean> {
   return cl.waitFor(async () => {
     const gens = new Set<number>();
     for (const pnn of nodes) {
@@ -21,5 +22,5 @@ export function waitSettled(cl: LocalCluster, nodes: number[], notGeneration?: n
       } catch { return false; } finally { c.close(); }
     }
     return gens.size === 1 && (notGeneration === undefined || !gens.has(notGeneration));
-  }, timeoutMs, 200);
+  }, timeoutMs, intervalMs);
 }
