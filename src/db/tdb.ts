@@ -51,7 +51,7 @@ type NativeFn = ((...args: unknown[]) => any) & { async: (...args: unknown[]) =>
 
 interface Native {
   openEx: NativeFn; close: NativeFn; error: NativeFn; errorstr: NativeFn; fetch: NativeFn;
-  store: NativeFn; storeFlat: NativeFn | undefined; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; addressOf: NativeFn | undefined; storeAddr: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
+  store: NativeFn; traverseChainAddr: NativeFn | undefined; memcpyFrom: NativeFn | undefined; addressOf: NativeFn | undefined; storeAddr: NativeFn | undefined; del: NativeFn; exists: NativeFn; traverse: NativeFn; traverseRead: NativeFn; traverseChain: NativeFn; firstkey: NativeFn; nextkey: NativeFn;
   transactionStart: NativeFn; transactionStartNonblock: NativeFn; transactionCommit: NativeFn;
   transactionCancel: NativeFn; chainlock: NativeFn; chainlockNonblock: NativeFn; chainunlock: NativeFn;
   lockall: NativeFn; lockallNonblock: NativeFn; unlockall: NativeFn;
@@ -102,7 +102,6 @@ function lib(): Native {
     // memcpy(dst, dst, 0) returns dst: the address of a Buffer's bytes.
     addressOf: flat ? libc.func('memcpy', 'uintptr_t', ['void *', 'void *', 'size_t']) as NativeFn : undefined,
     storeAddr: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'uintptr_t', 'size_t', 'uintptr_t', 'size_t', 'int']) as NativeFn : undefined,
-    storeFlat: flat ? tdb.func('tdb_store', 'int', ['tdb_context *', 'void *', 'size_t', 'void *', 'size_t', 'int']) as NativeFn : undefined,
     del: f('int tdb_delete(tdb_context *tdb, TDB_DATA key)'),
     exists: f('int tdb_exists(tdb_context *tdb, TDB_DATA key)'),
     traverse: f('int tdb_traverse(tdb_context *tdb, tdb_traverse_func *fn, void *priv)'),
@@ -282,16 +281,6 @@ export class TdbFile {
   }
 
   /**
-   * Same as `store(key, data)` (replace), through a cheaper binding where the
-   * platform allows it: for loops of many stores (the recovery commit).
-   */
-  storeReplace(key: Buffer, data: Buffer): void {
-    const n = lib();
-    if (!n.storeFlat) { this.store(key, data); return; }
-    this.ok(n.storeFlat(this.idle('store'), key, key.length, data, data.length, TdbStoreFlag.replace), 'store');
-  }
-
-  /**
    * `store(buf[keyOff, keyOff+keyLen), buf[dataOff, dataOff+dataLen))`
    * (replace) without making a Buffer for key or data: for storing many
    * records out of one big buffer (the recovery commit). Throws ERANGE when
@@ -302,7 +291,7 @@ export class TdbFile {
       throw new CtdbError('ERANGE', `storeFrom: span outside the ${buf.length}-byte buffer`);
     }
     const n = lib();
-    if (!n.storeAddr || !n.addressOf) { this.storeReplace(buf.subarray(keyOff, keyOff + keyLen), buf.subarray(dataOff, dataOff + dataLen)); return; }
+    if (!n.storeAddr || !n.addressOf) { this.store(buf.subarray(keyOff, keyOff + keyLen), buf.subarray(dataOff, dataOff + dataLen)); return; }
     let base = bufferBase.get(buf);
     if (base === undefined) { base = Number(n.addressOf(buf, buf, 0)); bufferBase.set(buf, base); }
     this.ok(n.storeAddr(this.idle('store'), base + keyOff, keyLen, base + dataOff, dataLen, TdbStoreFlag.replace), 'store');
@@ -377,7 +366,6 @@ export class TdbFile {
     }
     const memcpy = n.memcpyFrom;
     const h = this.idle('traverse_chain');
-    const chains = this.hashSize;
     let thrown: { err: unknown } | undefined;
     const cb = koffi.register((_t: Ptr, kp: number | bigint, kl: number | bigint, dp: number | bigint, dl: number | bigint): number => {
       try {
@@ -393,15 +381,7 @@ export class TdbFile {
         return 0;
       } catch (err) { thrown = { err }; return 1; }
     }, koffi.pointer(chainAddrFuncType as never));
-    let chain = from;
-    try {
-      for (; chain < chains && more(); chain++) {
-        const rc: number = n.traverseChainAddr(h, chain, cb, null);
-        if (thrown) throw thrown.err;
-        if (rc < 0) throw this.failure('traverse_chain');
-      }
-    } finally { koffi.unregister(cb); }
-    return chain;
+    return this.eachChain(n.traverseChainAddr, h, cb, from, more, () => thrown);
   }
 
   /** All keys (read-only traverse). */
@@ -426,7 +406,6 @@ export class TdbFile {
   walkChains(from: number, fn: (keyAndData: Uint8Array, keyLen: number) => void, more: () => boolean): number {
     const n = lib();
     const h = this.idle('traverse_chain');
-    const chains = this.hashSize;
     let thrown: { err: unknown } | undefined;
     const visit = (kptr: Ptr | null, klen: number, dptr: Ptr | null, dlen: number): number => {
       try {
@@ -438,14 +417,25 @@ export class TdbFile {
     const cb = chainFuncType
       ? koffi.register((_t: Ptr, kp: Ptr | null, kl: number | bigint, dp: Ptr | null, dl: number | bigint): number => visit(kp, Number(kl), dp, Number(dl)), koffi.pointer(chainFuncType as never))
       : koffi.register((_t: Ptr, k: TdbData, d: TdbData): number => visit(k.dptr, Number(k.dsize), d.dptr, Number(d.dsize)), koffi.pointer(traverseFuncType as never));
+    return this.eachChain(n.traverseChain, h, cb, from, more, () => thrown);
+  }
+
+  /**
+   * Runs `traverse` (a tdb_traverse_chain binding) with registered callback
+   * `cb` over chains `from`.. while `more()`; unregisters `cb` at the end.
+   * Rethrows what the callback caught (`thrown()`); returns the next chain.
+   */
+  private eachChain(traverse: NativeFn, h: unknown, cb: unknown, from: number, more: () => boolean, thrown: () => { err: unknown } | undefined): number {
+    const chains = this.hashSize;
     let chain = from;
     try {
       for (; chain < chains && more(); chain++) {
-        const rc: number = n.traverseChain(h, chain, cb, null);
-        if (thrown) throw thrown.err;
+        const rc: number = traverse(h, chain, cb, null);
+        const t = thrown();
+        if (t) throw t.err;
         if (rc < 0) throw this.failure('traverse_chain');
       }
-    } finally { koffi.unregister(cb); }
+    } finally { koffi.unregister(cb as never); }
     return chain;
   }
 
