@@ -337,8 +337,9 @@ export class CallEngine {
         if (c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
         return;
       }
-      const rk = `${db.id}:${p.key.toString('latin1')}`;
-      const waiting = this.revoking.get(rk);
+      // Requests for a record whose read-only copies are being revoked wait for the revoke
+      // (the key string is built only while some revoke is running: this is the migration hot path).
+      const waiting = this.revoking.size > 0 ? this.revoking.get(`${db.id}:${p.key.toString('latin1')}`) : undefined;
       if (waiting) { waiting.push(() => this.onReqCall(p)); return; }
       if ((p.flags & CallFlag.WANT_READONLY) !== 0 && db.readonly) { this.delegate(db, p, rec.header, rec.data); return; }
       if (needsRevoke(rec.header)) { this.revoke(db, locks, p.key, () => this.onReqCall(p)); return; }
@@ -424,11 +425,7 @@ export class CallEngine {
     if (!rec) { this.host.warn({ db: e.db.name, reqid: p.reqid }, 'read-only reply without a record header'); return; }
     e.locks.run(c.key, () => {
       if (!this.current(p)) return;
-      const cur = fetchRecord(e.db, c.key, this.lmasterOf(c.key));
-      // Keep a newer copy, and never overwrite the record when it came here meanwhile.
-      if (cur.header.dmaster !== this.host.pnn && (cur.absent || cur.header.rsn <= rec.header.rsn)) {
-        store(e.db, c.key, rec.header, rec.data);
-      }
+      this.storeCopy(e.db, c.key, rec.header, rec.data);
       if (this.pending.get(p.reqid) === c) this.finish(p.reqid, c, 0, callResult(c.callId, rec.header, rec.data));
     });
   }
@@ -500,12 +497,19 @@ export class CallEngine {
     const rec = decodeRecordValue(value);
     if (!e || !rec) { done(false); return; }
     e.locks.run(key, () => {
-      const cur = fetchRecord(e.db, key, this.lmasterOf(key));
-      if (cur.header.dmaster !== this.host.pnn && (cur.absent || cur.header.rsn <= rec.header.rsn)) {
-        store(e.db, key, { ...rec.header, flags: rec.header.flags & ~RO_FLAGS }, rec.data);
-      }
+      this.storeCopy(e.db, key, { ...rec.header, flags: rec.header.flags & ~RO_FLAGS }, rec.data);
       done(true);
     });
+  }
+
+  /**
+   * Stores a copy of a record this node is not dmaster of (a read-only copy,
+   * or the dmaster's record at a revoke), unless this node holds a newer
+   * copy or the record came here meanwhile.
+   */
+  private storeCopy(db: LocalDb, key: Buffer, header: LtdbHeader, data: Buffer): void {
+    const cur = fetchRecord(db, key, this.lmasterOf(key));
+    if (cur.header.dmaster !== this.host.pnn && (cur.absent || cur.header.rsn <= header.rsn)) store(db, key, header, data);
   }
 
   private becomeDmaster(db: LocalDb, key: Buffer, reqid: number, rsn: bigint, flags: number, data: Buffer): void {
